@@ -1,0 +1,23 @@
+PYTHON ?= python3
+PIP ?= $(PYTHON) -m pip
+
+.PHONY: install install-test test lint format bench demo doc new_connector
+
+install:
+	$(PIP) install --quiet -e ".[all]"
+
+install-test: install
+	$(PIP) install --quiet -r requirements-testing.txt
+
+test: install-test
+	bash scripts/ensure_services.sh
+	$(PYTHON) -m pytest
+
+lint: install-test
+	$(PYTHON) -m ruff check toucan_connectors tests
+	$(PYTHON) -m ruff format --check toucan_connectors tests
+	$(PYTHON) -m mypy
+
+format:
+	$(PYTHON) -m ruff check --fix toucan_connectors tests
+	$(PYTHON) -m ruff format toucan_connectors tests

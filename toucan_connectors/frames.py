@@ -1,0 +1,62 @@
+"""Normalisation applied to every DataFrame a connector returns.
+
+Rules (documented in doc/core.md):
+
+* column labels are strings; a missing label becomes ``column_<position>``;
+* duplicate labels get a ``_<n>`` suffix on their second and later occurrences
+  (``a, a, a`` -> ``a, a_1, a_2``), skipping names the result already has;
+* timezone-aware datetimes are converted to UTC, keeping their unit; naive ones are kept;
+* the index runs 0..n-1.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+
+def unique_column_names(names: Iterable[object]) -> list[str]:
+    """Return string names, suffixing duplicates with `_1`, `_2`, ... deterministically."""
+    labels = [
+        str(name) if name is not None and str(name) != "" else f"column_{position}"
+        for position, name in enumerate(names)
+    ]
+    taken = set(labels)
+    seen: set[str] = set()
+    unique: list[str] = []
+    for label in labels:
+        candidate = label
+        counter = 0
+        while candidate in seen or (counter and candidate in taken):
+            counter += 1
+            candidate = f"{label}_{counter}"
+        seen.add(candidate)
+        unique.append(candidate)
+    return unique
+
+
+def normalize_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Apply the normalisation rules above and return the (possibly new) frame."""
+    names = unique_column_names(df.columns)
+    if list(df.columns) != names:
+        df = df.set_axis(names, axis=1)
+
+    for position, dtype in enumerate(df.dtypes):
+        if isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) != "UTC":
+            df.isetitem(position, df.iloc[:, position].dt.tz_convert("UTC"))
+        elif pd.api.types.is_object_dtype(dtype) and _holds_aware_datetimes(df.iloc[:, position]):
+            converted = pd.to_datetime(df.iloc[:, position], utc=True)
+            df.isetitem(position, converted.array)
+
+    if not isinstance(df.index, pd.RangeIndex) or df.index.start != 0 or df.index.step != 1:
+        df = df.reset_index(drop=True)
+    return df
+
+
+def _holds_aware_datetimes(values: Sequence[object] | pd.Series) -> bool:
+    present = [value for value in values if value is not None and value is not pd.NaT]
+    return bool(present) and all(
+        isinstance(value, datetime.datetime) and value.tzinfo is not None for value in present
+    )

@@ -1,0 +1,73 @@
+"""Translate a permission tree into a SQLAlchemy predicate with bound values."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from toucan_connectors.permissions.model import (
+    Condition,
+    PermissionNode,
+    parse_permissions,
+    to_number,
+)
+
+
+def build_sql_predicate(
+    permissions: Mapping[str, Any],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    numeric_columns: Collection[str] = (),
+) -> ColumnElement[bool]:
+    """Return a predicate over ``sa.column(name)`` references; every value is a bound parameter.
+
+    Values of `numeric_columns` that arrive as strings spelling numbers are bound as numbers.
+    """
+    return _translate(parse_permissions(permissions, parameters), set(numeric_columns))
+
+
+def _translate(node: PermissionNode, numeric: set[str]) -> ColumnElement[bool]:
+    if isinstance(node, Condition):
+        return _condition(node, numeric)
+    clauses = [_translate(item, numeric) for item in node.items]
+    if node.kind == "and":
+        return sa.and_(sa.true(), *clauses)
+    return sa.or_(sa.false(), *clauses)
+
+
+def _condition(condition: Condition, numeric: set[str]) -> ColumnElement[bool]:
+    column: sa.ColumnClause[Any] = sa.column(condition.column)
+    value = condition.value
+    if condition.column in numeric:
+        value = [to_number(v) for v in value] if isinstance(value, list) else to_number(value)
+
+    match condition.operator:
+        case "eq":
+            return column == sa.bindparam(None, value)
+        case "ne":
+            return column != sa.bindparam(None, value)
+        case "lt":
+            return column < sa.bindparam(None, value)
+        case "le":
+            return column <= sa.bindparam(None, value)
+        case "gt":
+            return column > sa.bindparam(None, value)
+        case "ge":
+            return column >= sa.bindparam(None, value)
+        case "in":
+            return column.in_(value) if value else sa.false()
+        case "nin":
+            return (
+                sa.and_(column.is_not(None), column.not_in(value)) if value else column.is_not(None)
+            )
+        case "matches":
+            return column.regexp_match(value)
+        case "notmatches":
+            return sa.and_(column.is_not(None), sa.not_(column.regexp_match(value)))
+        case "isnull":
+            return column.is_(None)
+        case _:
+            return column.is_not(None)

@@ -1,0 +1,309 @@
+"""The base models every connector and data source derive from.
+
+A connector (`ToucanConnector`) holds what is needed to reach a provider; a data source
+(`ToucanDataSource`) holds what is needed to get one DataFrame from it. A connector names its
+data source model with a class keyword or an annotation::
+
+    class FooConnector(ToucanConnector, data_source_model=FooDataSource): ...
+
+    class FooConnector(ToucanConnector):
+        data_source_model: FooDataSource
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+import logging
+import sys
+import time
+from abc import abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import Self
+
+from toucan_connectors.discovery import ColumnInfo, DiscoverableConnector, TableInfo
+from toucan_connectors.errors import InvalidConfigurationError, UnsupportedFeatureError
+from toucan_connectors.frames import normalize_frame
+from toucan_connectors.permissions.pandas_filter import apply_permissions
+from toucan_connectors.retry import RetryPolicy
+from toucan_connectors.secrets import fingerprint_secrets, reveal_secrets
+from toucan_connectors.slicing import (
+    DataSlice,
+    DataStats,
+    PageRequest,
+    PaginationInfo,
+    RetrievedPage,
+    build_pagination_info,
+)
+from toucan_connectors.status import ConnectorStatus, StatusCheck, run_status_checks
+from toucan_connectors.templating import render
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ColumnInfo",
+    "ConnectorStatus",
+    "DataSlice",
+    "DataStats",
+    "DiscoverableConnector",
+    "PageRequest",
+    "PaginationInfo",
+    "RetrievedPage",
+    "RetryPolicy",
+    "TableInfo",
+    "ToucanConnector",
+    "ToucanDataSource",
+]
+
+Permissions = Mapping[str, Any]
+
+
+class ToucanDataSource(BaseModel):
+    """What is needed to get one DataFrame from a connector."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    unrendered_fields: ClassVar[frozenset[str]] = frozenset()
+    """Fields the connector renders itself (SQL queries bind their values instead)."""
+
+    domain: str = Field(description="Name of the dataset this data source produces.")
+    name: str = Field(description="Name of the connector this data source reads from.")
+    type: str | None = Field(None, description="Type key of the connector.")
+    load: bool = Field(True, description="Whether the host loads this data source.")
+    live_data: bool = Field(False, description="Whether the host queries it on each request.")
+    validation: dict[str, Any] | None = Field(
+        None, description="Checks the host runs on the result."
+    )
+    parameters: dict[str, Any] | None = Field(
+        None, description="Values for the `{{ name }}` and `%(name)s` templates of the fields."
+    )
+    cache_ttl: int | None = Field(None, description="Seconds the host may cache the result.")
+
+    def rendered(self) -> Self:
+        """Return a copy whose templated fields are filled with `parameters`."""
+        base_fields = set(ToucanDataSource.model_fields)
+        updates = {
+            name: render(getattr(self, name), self.parameters)
+            for name in type(self).model_fields
+            if name not in base_fields and name not in self.unrendered_fields
+        }
+        return self.model_copy(update=updates)
+
+
+class ToucanConnector(BaseModel):
+    """What is needed to reach a provider, and the retrieval methods built on it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # `builtins.type`: the `type` field below shadows the builtin inside the class body.
+    data_source_model: ClassVar[builtins.type[ToucanDataSource]]
+    transient_errors: ClassVar[tuple[builtins.type[BaseException], ...]] = ()
+    """Exceptions worth retrying under `retry_policy`; any other error is raised at once."""
+    status_steps: ClassVar[tuple[str, ...]] = ()
+    """Names of the `get_status` checks in order, for the doc page."""
+    limitations: ClassVar[tuple[str, ...]] = ()
+    """Known shortcomings, one line each, for the doc page's Limitations section."""
+
+    name: str = Field(description="Name of this connector, referred to by data sources.")
+    type: str | None = Field(None, description="Type key of the connector in the registry.")
+    retry_policy: RetryPolicy | None = Field(None, description="Retries on transient errors.")
+    cache_ttl: int | None = Field(None, description="Seconds the host may cache results.")
+    identifier: str | None = Field(None, description="A stable identifier set by the host.")
+    secrets_storage_version: str = Field("1", description="Version of the secrets format.")
+
+    def __init_subclass__(
+        cls, data_source_model: builtins.type[ToucanDataSource] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        annotations = cls.__dict__.get("__annotations__", {})
+        annotated = annotations.pop("data_source_model", None)
+        if annotated is not None and data_source_model is None:
+            data_source_model = _resolve_annotation(cls, annotated)
+
+        if data_source_model is not None:
+            cls.data_source_model = data_source_model
+        elif not hasattr(cls, "data_source_model") and not _is_abstract(cls):
+            raise TypeError(
+                f"{cls.__name__} declares no data source model: write "
+                f"`class {cls.__name__}(ToucanConnector, data_source_model=MyDataSource)` "
+                "or annotate `data_source_model: MyDataSource` in the class body."
+            )
+
+    @abstractmethod
+    def _retrieve_data(self, data_source: Any) -> pd.DataFrame:
+        """Return the whole result of a rendered data source."""
+
+    def _retrieve_page(
+        self,
+        data_source: Any,
+        permissions: Permissions | None,
+        offset: int,
+        limit: int | None,
+        count_rows: bool,
+    ) -> RetrievedPage:
+        """Return rows offset..offset+limit-1 of the permitted result; the hook to push down.
+
+        This default retrieves everything and filters and slices in pandas; connectors that can
+        push offset, limit, counting and permissions into the provider override it.
+        """
+        df = self._retrieve_data(data_source)
+
+        started = time.perf_counter()
+        df = apply_permissions(df, permissions, data_source.parameters)
+        filtering_time = time.perf_counter() - started
+
+        total_rows = len(df)
+        if offset or limit is not None:
+            df = df.iloc[offset : None if limit is None else offset + limit]
+        return RetrievedPage(df, total_rows, permission_filtering_time=filtering_time)
+
+    def get_df(self, data_source: Any, permissions: Permissions | None = None) -> pd.DataFrame:
+        """Render, retrieve, filter by permissions and normalise the data source's result."""
+        rendered = data_source.rendered()
+        page = self._call_with_retry(rendered, permissions, 0, None, False)
+        return normalize_frame(page.df)
+
+    def get_slice(
+        self,
+        data_source: Any,
+        permissions: Permissions | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        get_row_count: bool = False,
+    ) -> DataSlice:
+        """Return one page of the result with its pagination info, timings and column types."""
+        if offset < 0 or (limit is not None and limit < 0):
+            raise InvalidConfigurationError(
+                f"get_slice needs offset >= 0 and limit >= 0 (got {offset}, {limit})."
+            )
+        started = time.perf_counter()
+        rendered = data_source.rendered()
+        generated = time.perf_counter()
+
+        fetch_limit = None if limit is None else limit + 1
+        page = self._call_with_retry(rendered, permissions, offset, fetch_limit, get_row_count)
+        extracted = time.perf_counter()
+
+        df = normalize_frame(page.df.iloc[:limit] if limit is not None else page.df)
+        converted = time.perf_counter()
+
+        stats = DataStats(
+            query_generation_time=generated - started,
+            data_extraction_time=extracted - generated - page.permission_filtering_time,
+            data_conversion_time=converted - extracted,
+            permission_filtering_time=page.permission_filtering_time,
+            df_memory_size=int(df.memory_usage(deep=True).sum()),
+        )
+        pagination = build_pagination_info(offset, limit, len(page.df), page.total_rows)
+        metadata = page.column_types or {str(k): str(v) for k, v in df.dtypes.items()}
+        return DataSlice(df=df, pagination_info=pagination, stats=stats, query_metadata=metadata)
+
+    def get_status(self) -> ConnectorStatus:
+        """Check step by step that the provider is reachable and accepts the credentials."""
+        checks = self._status_checks()
+        if not checks:
+            return ConnectorStatus(status=None, message="This connector has no status checks.")
+        return run_status_checks(checks)
+
+    def _status_checks(self) -> list[StatusCheck]:
+        """The named steps of `get_status`, in order; none by default."""
+        return []
+
+    def describe(self, data_source: Any) -> dict[str, str]:
+        """Return the result's column names and types, fetching as little as possible."""
+        page = self._retrieve_page(data_source.rendered(), None, 0, 1, False)
+        if page.column_types:
+            return dict(page.column_types)
+        df = normalize_frame(page.df)
+        return {str(name): str(dtype) for name, dtype in df.dtypes.items()}
+
+    def explain(self, data_source: Any, permissions: Permissions | None = None) -> Any:
+        """Return the provider's plan for the data source's query."""
+        raise UnsupportedFeatureError(
+            f'The "{self.type or type(self).__name__}" connector cannot explain queries; '
+            "see the Limitations section of its doc page."
+        )
+
+    def get_unique_identifier(self) -> str:
+        """Return `identifier`, or a digest of the configuration that reaches the provider."""
+        if self.identifier:
+            return self.identifier
+        return _digest(self._identity_payload())
+
+    def get_cache_key(
+        self,
+        data_source: Any = None,
+        permissions: Permissions | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> str:
+        """Return a digest that changes with anything that changes the result, never a secret."""
+        payload: dict[str, Any] = {"connector": self._identity_payload()}
+        if data_source is not None:
+            fields = data_source.model_dump(
+                exclude={"domain", "name", "load", "live_data", "cache_ttl"}
+            )
+            payload["data_source"] = fingerprint_secrets(fields)
+        payload.update(permissions=permissions, offset=offset, limit=limit)
+        return _digest(payload)
+
+    def dump_with_secrets(self) -> dict[str, Any]:
+        """Return the configuration with secrets in clear, for the host's secret storage."""
+        return reveal_secrets(self.model_dump(mode="python", exclude_none=False))  # type: ignore[no-any-return]
+
+    def _identity_payload(self) -> dict[str, Any]:
+        fields = self.model_dump(
+            mode="python", exclude={"name", "cache_ttl", "retry_policy", "identifier"}
+        )
+        return fingerprint_secrets(fields)  # type: ignore[no-any-return]
+
+    def _call_with_retry(
+        self,
+        data_source: Any,
+        permissions: Permissions | None,
+        offset: int,
+        limit: int | None,
+        count_rows: bool,
+    ) -> RetrievedPage:
+        def attempt() -> RetrievedPage:
+            return self._retrieve_page(data_source, permissions, offset, limit, count_rows)
+
+        started = time.perf_counter()
+        if self.retry_policy is None:
+            page = attempt()
+        else:
+            page = self.retry_policy.call(attempt, self.transient_errors)
+        logger.info(
+            "Data source %r returned %d rows in %.3fs",
+            data_source.name,
+            len(page.df),
+            time.perf_counter() - started,
+        )
+        return page
+
+
+def _resolve_annotation(cls: type, annotation: Any) -> type[ToucanDataSource]:
+    if not isinstance(annotation, str):
+        return annotation  # type: ignore[no-any-return]
+    namespace = dict(vars(sys.modules[cls.__module__]))
+    try:
+        return eval(annotation, namespace, dict(vars(cls)))  # type: ignore[no-any-return]  # noqa: S307
+    except NameError as exc:
+        raise TypeError(
+            f"{cls.__name__}.data_source_model names {annotation!r}, which is not defined "
+            "before the connector class: define the data source class first."
+        ) from exc
+
+
+def _is_abstract(cls: type) -> bool:
+    return bool(getattr(getattr(cls, "_retrieve_data", None), "__isabstractmethod__", False))
+
+
+def _digest(payload: Any) -> str:
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
