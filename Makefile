@@ -21,3 +21,9 @@ lint: install-test
 format:
 	$(PYTHON) -m ruff check --fix toucan_connectors tests
 	$(PYTHON) -m ruff format toucan_connectors tests
+
+# Every benchmarks/bench_*.py, one after the other; each prints its numbers against its targets.
+bench:
+	set -e; for script in benchmarks/bench_*.py; do \
+		echo "== $$script"; $(PYTHON) $$script; \
+	done

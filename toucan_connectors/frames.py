@@ -20,7 +20,7 @@ import pandas as pd
 def unique_column_names(names: Iterable[object]) -> list[str]:
     """Return string names, suffixing duplicates with `_1`, `_2`, ... deterministically."""
     labels = [
-        str(name) if name is not None and str(name) != "" else f"column_{position}"
+        f"column_{position}" if _is_missing_label(name) else str(name)
         for position, name in enumerate(names)
     ]
     taken = set(labels)
@@ -43,16 +43,27 @@ def normalize_frame(df: pd.DataFrame) -> pd.DataFrame:
     if list(df.columns) != names:
         df = df.set_axis(names, axis=1)
 
+    converted: dict[int, pd.Series] = {}
     for position, dtype in enumerate(df.dtypes):
         if isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) != "UTC":
-            df.isetitem(position, df.iloc[:, position].dt.tz_convert("UTC"))
+            converted[position] = df.iloc[:, position].dt.tz_convert("UTC")
         elif pd.api.types.is_object_dtype(dtype) and _holds_aware_datetimes(df.iloc[:, position]):
-            converted = pd.to_datetime(df.iloc[:, position], utc=True)
-            df.isetitem(position, converted.array)
+            converted[position] = pd.to_datetime(df.iloc[:, position], utc=True)
+    if converted:
+        # A shallow copy first: the connector's own frame must not change under it.
+        df = df.copy(deep=False)
+        for position, series in converted.items():
+            df.isetitem(position, series.array)
 
     if not isinstance(df.index, pd.RangeIndex) or df.index.start != 0 or df.index.step != 1:
         df = df.reset_index(drop=True)
     return df
+
+
+def _is_missing_label(name: object) -> bool:
+    if name is None or name == "":
+        return True
+    return isinstance(name, float) and name != name  # NaN, which pandas puts for a None label
 
 
 def _holds_aware_datetimes(values: Sequence[object] | pd.Series) -> bool:

@@ -31,7 +31,24 @@ class RegistryEntry(NamedTuple):
 
 
 # One entry a line; `make new_connector` inserts new lines above the closing brace.
-_ENTRIES: dict[str, RegistryEntry] = {}
+_ENTRIES: dict[str, RegistryEntry] = {
+    "MongoDB": RegistryEntry("mongo.mongo_connector.MongoConnector", "MongoDB", "mongo"),
+    "AWSDocumentDB": RegistryEntry(
+        "mongo.mongo_connector.MongoConnector", "AWS DocumentDB", "mongo"
+    ),
+    "Postgres": RegistryEntry(
+        "postgres.postgresql_connector.PostgresConnector", "PostgreSQL", "postgres"
+    ),
+    "AWSRedshift": RegistryEntry(
+        "postgres.postgresql_connector.PostgresConnector", "AWS Redshift (PostgreSQL)", "postgres"
+    ),
+    "Denodo": RegistryEntry(
+        "postgres.postgresql_connector.PostgresConnector", "Denodo", "postgres"
+    ),
+    "Redshift": RegistryEntry(
+        "redshift.redshift_database_connector.RedshiftConnector", "Amazon Redshift", "redshift"
+    ),
+}
 
 CONNECTORS_REGISTRY: Mapping[str, RegistryEntry] = MappingProxyType(_ENTRIES)
 """Read-only mapping of type key to registry entry."""

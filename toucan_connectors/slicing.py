@@ -74,12 +74,15 @@ def build_pagination_info(
         if is_last_page and (fetched_rows > 0 or offset == 0):
             total_rows = offset + fetched_rows
 
-    next_page = (
-        None if is_last_page or limit is None else PageRequest(offset=offset + limit, limit=limit)
-    )
+    next_page = None
+    if not is_last_page and limit:
+        next_page = PageRequest(offset=offset + limit, limit=limit)
+
     previous_page = None
     if offset > 0:
-        previous_offset = max(offset - limit, 0) if limit is not None else 0
+        # Past the end, the previous page is the last one that holds rows.
+        end = offset if total_rows is None else min(offset, total_rows)
+        previous_offset = max(end - limit, 0) if limit else 0
         previous_page = PageRequest(offset=previous_offset, limit=limit)
     return PaginationInfo(
         parameters=PageRequest(offset=offset, limit=limit),

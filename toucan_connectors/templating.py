@@ -83,6 +83,9 @@ def render_sql(
     values: list[Any] = []
 
     def _collect(value: Any) -> str:
+        if isinstance(value, Undefined):
+            # The finalize hook sees undefined values before they are printed: fail them here.
+            value._fail_with_undefined_error()
         values.append(value)
         return f"\x00{len(values) - 1}\x00"
 
@@ -110,6 +113,11 @@ def _render_string(text: str, context: dict[str, Any]) -> Any:
     except (UndefinedError, SecurityError, TemplateSyntaxError) as exc:
         raise _template_error(text, exc) from exc
     if isinstance(result, Undefined):
+        # An unsafe attribute comes back as an undefined value carrying a SecurityError.
+        try:
+            result._fail_with_undefined_error()
+        except (UndefinedError, SecurityError) as exc:
+            raise _template_error(text, exc) from exc
         raise _undefined_error(text, result._undefined_name)
     return result
 
@@ -150,7 +158,7 @@ def _bind_markers(
 
         quoted = before.endswith("'") and after.startswith("'")
         if quoted:
-            before, after_offset, value = before[:-1], 1, _as_text(value)
+            before, after, after_offset, value = before[:-1], after[1:], 1, _as_text(value)
         else:
             after_offset = 0
         if _IDENTIFIER_BEFORE.search(before.rstrip() if not quoted else before) or (

@@ -194,7 +194,7 @@ class ToucanConnector(BaseModel):
 
         stats = DataStats(
             query_generation_time=generated - started,
-            data_extraction_time=extracted - generated - page.permission_filtering_time,
+            data_extraction_time=max(extracted - generated - page.permission_filtering_time, 0.0),
             data_conversion_time=converted - extracted,
             permission_filtering_time=page.permission_filtering_time,
             df_memory_size=int(df.memory_usage(deep=True).sum()),
@@ -280,7 +280,7 @@ class ToucanConnector(BaseModel):
             page = self.retry_policy.call(attempt, self.transient_errors)
         logger.info(
             "Data source %r returned %d rows in %.3fs",
-            data_source.name,
+            data_source.domain,
             len(page.df),
             time.perf_counter() - started,
         )

@@ -1,0 +1,268 @@
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+from sqlalchemy.dialects import sqlite
+
+from toucan_connectors.errors import InvalidDataSourceError, TemplateError
+from toucan_connectors.permissions import parse_permissions, to_number
+from toucan_connectors.permissions.mongo_filter import build_mongo_match
+from toucan_connectors.permissions.pandas_filter import apply_permissions
+from toucan_connectors.permissions.sql_filter import build_sql_predicate
+
+ROWS = [("FR", 2019, 10), ("FR", 2021, 12), ("BE", 2022, 5), (None, 2020, None)]
+
+# operator, value -> the row indexes of ROWS it keeps, the same on a frame and in SQL
+OPERATOR_CASES = [
+    pytest.param("country", "eq", "FR", [0, 1], id="eq"),
+    pytest.param("country", "ne", "FR", [2], id="ne"),
+    pytest.param("year", "lt", 2021, [0, 3], id="lt"),
+    pytest.param("year", "le", 2021, [0, 1, 3], id="le"),
+    pytest.param("year", "gt", 2021, [2], id="gt"),
+    pytest.param("year", "ge", 2021, [1, 2], id="ge"),
+    pytest.param("country", "in", ["BE", "DE"], [2], id="in"),
+    pytest.param("country", "nin", ["BE", "DE"], [0, 1], id="nin"),
+    pytest.param("country", "matches", "^F", [0, 1], id="matches"),
+    pytest.param("country", "notmatches", "^F", [2], id="notmatches"),
+    pytest.param("pop", "isnull", None, [3], id="isnull"),
+    pytest.param("pop", "notnull", None, [0, 1, 2], id="notnull"),
+]
+
+C13 = {
+    "and": [
+        {"column": "country", "operator": "eq", "value": "{{ user.attributes.country }}"},
+        {"column": "year", "operator": "ge", "value": "{{ user.attributes.min_year }}"},
+    ]
+}
+C13_ROWS = [("FR", 2019, 10), ("FR", 2021, 12), ("BE", 2022, 5)]
+
+
+def c13_parameters(min_year):
+    return {"user": {"attributes": {"country": "FR", "min_year": min_year}}}
+
+
+def frame(rows):
+    df = pd.DataFrame(rows, columns=["country", "year", "pop"])
+    return df.astype({"country": "str", "year": "int64", "pop": "Int64"})
+
+
+@pytest.fixture
+def db():
+    conn = sqlite3.connect(":memory:")
+    conn.create_function(
+        "regexp", 2, lambda pattern, text: text is not None and bool(re.search(pattern, text))
+    )
+    conn.execute("CREATE TABLE t (country text, year int, pop int)")
+    conn.executemany("INSERT INTO t VALUES (?, ?, ?)", ROWS)
+    yield conn
+    conn.close()
+
+
+def select(conn, permissions, parameters=None, numeric_columns=()):
+    predicate = build_sql_predicate(permissions, parameters, numeric_columns=numeric_columns)
+    compiled = predicate.compile(
+        dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True}
+    )
+    params = [compiled.params[name] for name in compiled.positiontup]
+    return conn.execute(f"SELECT * FROM t WHERE {compiled} ORDER BY rowid", params).fetchall()
+
+
+@pytest.mark.parametrize(("column", "operator", "value", "kept"), OPERATOR_CASES)
+def test_operator_on_a_frame(column, operator, value, kept):
+    permissions = {"column": column, "operator": operator, "value": value}
+
+    df = apply_permissions(frame(ROWS), permissions)
+
+    assert_frame_equal(df, frame([ROWS[i] for i in kept]))
+
+
+@pytest.mark.parametrize(("column", "operator", "value", "kept"), OPERATOR_CASES)
+def test_operator_in_sql(db, column, operator, value, kept):
+    permissions = {"column": column, "operator": operator, "value": value}
+
+    assert select(db, permissions) == [ROWS[i] for i in kept]
+
+
+@pytest.mark.parametrize(
+    ("operator", "value", "expected"),
+    [
+        pytest.param("eq", "FR", {"country": {"$in": ["FR"]}}, id="eq"),
+        pytest.param("eq", "12", {"country": {"$in": ["12", 12]}}, id="eq-number-spelling"),
+        pytest.param("ne", "FR", {"country": {"$nin": ["FR", None]}}, id="ne"),
+        pytest.param("lt", "2021", {"country": {"$lt": 2021}}, id="lt"),
+        pytest.param("le", 2021, {"country": {"$lte": 2021}}, id="le"),
+        pytest.param("gt", 2021, {"country": {"$gt": 2021}}, id="gt"),
+        pytest.param("ge", 2021, {"country": {"$gte": 2021}}, id="ge"),
+        pytest.param("in", ["BE", "7"], {"country": {"$in": ["BE", "7", 7]}}, id="in"),
+        pytest.param("nin", ["BE"], {"country": {"$nin": ["BE", None]}}, id="nin"),
+        pytest.param("matches", "^F", {"country": {"$regex": "^F"}}, id="matches"),
+        pytest.param("notmatches", "^F", {"country": {"$not": {"$regex": "^F"}, "$ne": None}},
+                     id="notmatches"),
+        pytest.param("isnull", None, {"country": {"$eq": None}}, id="isnull"),
+        pytest.param("notnull", None, {"country": {"$ne": None}}, id="notnull"),
+    ],
+)  # fmt: skip
+def test_operator_as_mongo_match(operator, value, expected):
+    permissions = {"column": "country", "operator": operator, "value": value}
+
+    assert build_mongo_match(permissions) == expected
+
+
+@pytest.mark.parametrize(
+    "min_year", [pytest.param("2020", id="string"), pytest.param('"2020"', id="json-quoted")]
+)
+def test_c13_on_a_frame(min_year):
+    df = apply_permissions(frame(C13_ROWS), C13, c13_parameters(min_year))
+
+    assert_frame_equal(df, frame([("FR", 2021, 12)]))
+
+
+@pytest.mark.parametrize(
+    "min_year", [pytest.param("2020", id="string"), pytest.param('"2020"', id="json-quoted")]
+)
+def test_c13_in_sql(db, min_year):
+    rows = select(db, C13, c13_parameters(min_year), numeric_columns=["year"])
+
+    assert rows == [("FR", 2021, 12)]
+
+
+@pytest.mark.parametrize(
+    "min_year", [pytest.param("2020", id="string"), pytest.param('"2020"', id="json-quoted")]
+)
+def test_c13_sql_binds_a_number_for_numeric_columns(min_year):
+    predicate = build_sql_predicate(C13, c13_parameters(min_year), numeric_columns=["year"])
+
+    compiled = predicate.compile(dialect=sqlite.dialect())
+    assert (str(compiled), list(compiled.params.values())) == (
+        "country = ? AND year >= ?",
+        ["FR", 2020],
+    )
+
+
+@pytest.mark.parametrize(
+    "min_year", [pytest.param("2020", id="string"), pytest.param('"2020"', id="json-quoted")]
+)
+def test_c13_as_mongo_match(min_year):
+    assert build_mongo_match(C13, c13_parameters(min_year)) == {
+        "$and": [{"country": {"$in": ["FR"]}}, {"year": {"$gte": 2020}}]
+    }
+
+
+@pytest.mark.parametrize(
+    ("values", "kept"),
+    [pytest.param(["FR", "BE"], [0, 1, 2], id="both"), pytest.param([], [], id="empty")],
+)
+def test_c13_in_list_on_a_frame(values, kept):
+    permissions = {"column": "country", "operator": "in", "value": values}
+
+    df = apply_permissions(frame(C13_ROWS), permissions)
+
+    assert_frame_equal(df, frame([C13_ROWS[i] for i in kept]))
+
+
+@pytest.mark.parametrize(
+    ("values", "kept"),
+    [pytest.param(["FR", "BE"], [0, 1, 2], id="both"), pytest.param([], [], id="empty")],
+)
+def test_c13_in_list_in_sql(db, values, kept):
+    permissions = {"column": "country", "operator": "in", "value": values}
+
+    assert select(db, permissions) == [ROWS[i] for i in kept]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        pytest.param(["FR", "BE"], {"country": {"$in": ["FR", "BE"]}}, id="both"),
+        pytest.param([], {"country": {"$in": []}}, id="empty"),
+    ],
+)
+def test_c13_in_list_as_mongo_match(values, expected):
+    permissions = {"column": "country", "operator": "in", "value": values}
+
+    assert build_mongo_match(permissions) == expected
+
+
+def test_or_group_on_a_frame_and_in_sql(db):
+    permissions = {
+        "or": [
+            {"column": "country", "operator": "eq", "value": "BE"},
+            {"column": "year", "operator": "lt", "value": 2020},
+        ]
+    }
+
+    assert_frame_equal(apply_permissions(frame(ROWS), permissions), frame([ROWS[0], ROWS[2]]))
+    assert select(db, permissions) == [ROWS[0], ROWS[2]]
+
+
+@pytest.mark.parametrize(
+    ("kind", "kept"), [pytest.param("and", [0, 1, 2, 3], id="and"), pytest.param("or", [], id="or")]
+)
+def test_empty_group(db, kind, kept):
+    assert_frame_equal(apply_permissions(frame(ROWS), {kind: []}), frame([ROWS[i] for i in kept]))
+    assert select(db, {kind: []}) == [ROWS[i] for i in kept]
+
+
+def test_numeric_string_compares_as_number_on_a_frame():
+    permissions = {"column": "year", "operator": "gt", "value": "2021"}
+
+    assert_frame_equal(apply_permissions(frame(ROWS), permissions), frame([ROWS[2]]))
+
+
+def test_datetime_column_compares_with_a_string():
+    df = pd.DataFrame({"at": pd.to_datetime(["2024-01-01", "2024-02-01"])})
+    permissions = {"column": "at", "operator": "ge", "value": "2024-01-15"}
+
+    expected = pd.DataFrame({"at": pd.to_datetime(["2024-02-01"])})
+    assert_frame_equal(apply_permissions(df, permissions), expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("2020", 2020, id="int"),
+        pytest.param("-1.5", -1.5, id="float"),
+        pytest.param("1e3", 1000.0, id="exponent"),
+        pytest.param("007", 7, id="leading-zero"),
+        pytest.param("FR", "FR", id="text"),
+        pytest.param(2020, 2020, id="already-number"),
+    ],
+)
+def test_to_number(text, expected):
+    assert (to_number(text), type(to_number(text))) == (expected, type(expected))
+
+
+@pytest.mark.parametrize(
+    ("tree", "message"),
+    [
+        pytest.param(["eq"], "a permission must be a dict", id="not-a-dict"),
+        pytest.param({"column": "a", "operator": "like", "value": 1}, 'operator "like" is not one',
+                     id="unknown-operator"),
+        pytest.param({"column": "a", "value": 1}, 'exactly "column", "operator" and "value"',
+                     id="no-operator"),
+        pytest.param({"and": [], "or": []}, '"and" must be the only key', id="two-groups"),
+        pytest.param({"column": "a", "operator": "in", "value": "x"}, '"in" needs a list value',
+                     id="in-without-list"),
+        pytest.param({"column": "a", "operator": "matches", "value": 1},
+                     '"matches" needs a regular expression string', id="matches-without-text"),
+    ],
+)  # fmt: skip
+def test_malformed_permission_says_which_part(tree, message):
+    with pytest.raises(InvalidDataSourceError, match=re.escape(message)):
+        parse_permissions(tree)
+
+
+def test_unknown_permission_column_lists_the_columns():
+    permissions = {"column": "contry", "operator": "eq", "value": "FR"}
+
+    with pytest.raises(InvalidDataSourceError, match="use one of country, year, pop"):
+        apply_permissions(frame(ROWS), permissions)
+
+
+def test_undefined_permission_variable_is_named():
+    with pytest.raises(TemplateError, match='uses "country"'):
+        parse_permissions({"column": "a", "operator": "eq", "value": "{{ country }}"}, {})

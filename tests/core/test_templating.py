@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from toucan_connectors.errors import TemplateError
+from toucan_connectors.templating import has_template, render, template_variables
+
+ESCAPE = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+
+
+@pytest.mark.parametrize(
+    ("template", "parameters", "expected"),
+    [
+        pytest.param("{{ n }}", {"n": 3}, 3, id="int"),
+        pytest.param("{{ n }}", {"n": 1.5}, 1.5, id="float"),
+        pytest.param("{{ n }}", {"n": "123"}, "123", id="numeric-string-stays-string"),
+        pytest.param("{{ n }}", {"n": "007"}, "007", id="leading-zero-string"),
+        pytest.param("{{ n }}", {"n": [1, "a"]}, [1, "a"], id="list"),
+        pytest.param("{{ n }}", {"n": {"k": 1}}, {"k": 1}, id="dict"),
+        pytest.param("{{ n }}", {"n": None}, None, id="none"),
+        pytest.param("{{ n }}", {"n": True}, True, id="bool"),
+        pytest.param("%(n)s", {"n": 3}, 3, id="pyformat-int"),
+        pytest.param(" {{ n }} ", {"n": 3}, 3, id="surrounding-spaces"),
+        pytest.param("{{ lo + 1 }}", {"lo": 4}, 5, id="expression"),
+        pytest.param("{{ u.attributes.year }}", {"u": {"attributes": {"year": 2020}}}, 2020,
+                     id="nested"),
+        pytest.param("n = {{ n }}", {"n": 3}, "n = 3", id="text-around"),
+        pytest.param("{{ a }}{{ b }}", {"a": 1, "b": 2}, "12", id="two-expressions"),
+        pytest.param("n = %(n)s", {"n": 3}, "n = 3", id="pyformat-in-text"),
+        pytest.param("50% off", {}, "50% off", id="literal-percent"),
+        pytest.param("plain", None, "plain", id="no-template"),
+    ],
+)  # fmt: skip
+def test_render_string(template, parameters, expected):
+    result = render(template, parameters)
+
+    assert (result, type(result)) == (expected, type(expected))
+
+
+def test_render_keeps_datetimes():
+    since = datetime.datetime(2024, 1, 1)
+
+    assert render("{{ since }}", {"since": since}) == since
+
+
+def test_render_walks_dicts_and_lists():
+    value = {"$match": {"qty": {"$gte": "{{ lo + 1 }}"}, "sku": ["{{ code }}", 7]}}
+
+    assert render(value, {"lo": 4, "code": "123"}) == {
+        "$match": {"qty": {"$gte": 5}, "sku": ["123", 7]}
+    }
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        pytest.param("{{ value }}", id="single-expression"),
+        pytest.param("code: {{ value }}", id="text-around"),
+        pytest.param("%(value)s", id="pyformat"),
+    ],
+)
+def test_parameter_values_are_never_rendered_again(template):
+    rendered = render(template, {"value": "{{ 7*7 }}"})
+
+    assert rendered == template.replace("%(value)s", "{{ value }}").replace(
+        "{{ value }}", "{{ 7*7 }}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("template", "parameters"),
+    [
+        pytest.param(ESCAPE, {}, id="c07-subclasses"),
+        pytest.param("x {{ ''.__class__ }}", {}, id="in-text"),
+        pytest.param("{{ n.__class__ }}", {"n": 1}, id="attribute-of-parameter"),
+        pytest.param("{{ f.__globals__ }}", {"f": render}, id="function-globals"),
+        pytest.param("{{ d.clear() }}", {"d": {"a": 1}}, id="mutating-method"),
+    ],
+)
+def test_sandbox_escapes_are_refused(template, parameters):
+    with pytest.raises(TemplateError, match="was refused: it reaches for Python internals"):
+        render(template, parameters)
+
+
+def test_escape_in_a_parameter_value_stays_text():
+    assert render("{{ p }}", {"p": ESCAPE}) == ESCAPE
+
+
+def test_mutating_method_leaves_the_parameter_alone():
+    parameters = {"d": {"a": 1}}
+
+    with pytest.raises(TemplateError):
+        render("{{ d.clear() }}", parameters)
+
+    assert parameters == {"d": {"a": 1}}
+
+
+@pytest.mark.parametrize(
+    ("template", "parameters", "name"),
+    [
+        pytest.param("{{ region }}", {}, "region", id="single-expression"),
+        pytest.param("region = {{ region }}", None, "region", id="text-around"),
+        pytest.param("%(region)s", {}, "region", id="pyformat"),
+        pytest.param("{{ user.attributes.region }}", {"user": {"attributes": {}}}, "region",
+                     id="missing-key"),
+    ],
+)  # fmt: skip
+def test_undefined_variable_is_named(template, parameters, name):
+    with pytest.raises(TemplateError) as raised:
+        render(template, parameters)
+
+    assert f'uses "{name}", which is not defined: add "{name}"' in str(raised.value)
+
+
+def test_undefined_variable_never_matches_empty_text():
+    with pytest.raises(TemplateError):
+        render({"region": "{{ region }}"}, {})
+
+
+def test_malformed_template_says_to_fix_its_syntax():
+    with pytest.raises(TemplateError, match="is malformed .*: fix its syntax"):
+        render("{{ a + }}", {"a": 1})
+
+
+def test_template_variables():
+    assert template_variables("{{ a }} %(b)s {{ c.d }} {% if e %}x{% endif %}") == {
+        "a",
+        "b",
+        "c",
+        "e",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("{{ a }}", True, id="expression"),
+        pytest.param("{% if a %}{% endif %}", True, id="statement"),
+        pytest.param("%(a)s", True, id="pyformat"),
+        pytest.param("LIKE 'Par%'", False, id="literal-percent"),
+    ],
+)
+def test_has_template(text, expected):
+    assert has_template(text) is expected
