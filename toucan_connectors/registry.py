@@ -48,6 +48,11 @@ _ENTRIES: dict[str, RegistryEntry] = {
     "Redshift": RegistryEntry(
         "redshift.redshift_database_connector.RedshiftConnector", "Amazon Redshift", "redshift"
     ),
+    "MySQL": RegistryEntry("mysql.mysql_connector.MySQLConnector", "MySQL / MariaDB", "mysql"),
+    "SQLite": RegistryEntry("sqlite.sqlite_connector.SQLiteConnector", "SQLite", "sqlite"),
+    "HttpAPI": RegistryEntry(
+        "http_api.http_api_connector.HttpAPIConnector", "HTTP API", "http_api"
+    ),
 }
 
 CONNECTORS_REGISTRY: Mapping[str, RegistryEntry] = MappingProxyType(_ENTRIES)

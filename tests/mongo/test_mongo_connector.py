@@ -1,0 +1,553 @@
+"""The MongoDB connector against a server: frames, pipelines, slices, status, model, explain."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import socket
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+from bson import Decimal128, ObjectId
+from pandas.testing import assert_frame_equal
+from pydantic import ValidationError
+from pymongo.uri_parser import parse_uri
+
+from toucan_connectors.errors import ConnectionFailedError, ProviderError
+from toucan_connectors.mongo import MongoConnector, MongoDataSource
+from toucan_connectors.registry import get_connector_class
+
+from .conftest import TEST_DATABASE
+
+UTC = datetime.timezone.utc
+
+
+def source(collection: str, query=None, **fields) -> MongoDataSource:
+    """A data source reading `collection` of the test database."""
+    return MongoDataSource(
+        domain=collection,
+        name="mongo",
+        database=TEST_DATABASE,
+        collection=collection,
+        query={} if query is None else query,
+        **fields,
+    )
+
+
+def oid(number: int) -> ObjectId:
+    return ObjectId(f"{number:024x}")
+
+
+def utc_column(*values: datetime.datetime | None) -> pd.Series:
+    return pd.Series(values, dtype="datetime64[us, UTC]")
+
+
+# --- Documents to frames ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def people(test_db):
+    test_db.people.insert_many(
+        [
+            {
+                "name": "Ann",
+                "email": None,
+                "address": {"city": "Lyon", "zip": "69001"},
+                "manager": oid(7),
+                "created": datetime.datetime(2024, 3, 31, 1, 30),
+                "tags": ["a", "b"],
+            },
+            {
+                "name": "Bob",
+                "email": None,
+                "address": {"city": "Nice"},
+                "created": datetime.datetime(2024, 4, 1),
+            },
+            {"name": "Cy", "email": None},
+        ]
+    )
+
+
+def test_flattened_documents_become_dotted_columns(connector, people):
+    df = connector.get_df(source("people", [{"$project": {"_id": 0}}], flatten=True))
+
+    expected = pd.DataFrame(
+        {
+            "name": ["Ann", "Bob", "Cy"],
+            "email": pd.Series([None, None, None], dtype=object),
+            "address.city": ["Lyon", "Nice", None],
+            "address.zip": ["69001", None, None],
+            "manager": ["000000000000000000000007", None, None],
+            "created": utc_column(
+                datetime.datetime(2024, 3, 31, 1, 30, tzinfo=UTC),
+                datetime.datetime(2024, 4, 1, tzinfo=UTC),
+                None,
+            ),
+            "tags": pd.Series([["a", "b"], None, None], dtype=object),
+        }
+    )
+    assert_frame_equal(df, expected)
+
+
+def test_unflattened_nested_document_is_a_dict_column(connector, people):
+    df = connector.get_df(source("people", [{"$project": {"_id": 0, "name": 1, "address": 1}}]))
+
+    expected = pd.DataFrame(
+        {
+            "name": ["Ann", "Bob", "Cy"],
+            "address": pd.Series([{"city": "Lyon", "zip": "69001"}, {"city": "Nice"}, None]),
+        }
+    )
+    assert_frame_equal(df, expected)
+
+
+def test_object_ids_become_strings_nested_ones_too(connector, test_db):
+    test_db.refs.insert_one({"_id": oid(1), "ref": {"id": oid(2)}, "refs": [oid(3)]})
+
+    df = connector.get_df(source("refs"))
+
+    expected = pd.DataFrame(
+        {
+            "_id": ["000000000000000000000001"],
+            "ref": [{"id": "000000000000000000000002"}],
+            "refs": pd.Series([["000000000000000000000003"]], dtype=object),
+        }
+    )
+    assert_frame_equal(df, expected)
+
+
+def test_decimal128_becomes_exact_decimals(connector, test_db):
+    test_db.acc.insert_many(
+        [
+            {"_id": 1, "amount": Decimal128("1.10")},
+            {"_id": 2, "amount": Decimal128("305184080441754059")},
+        ]
+    )
+
+    df = connector.get_df(source("acc"))
+
+    expected = pd.DataFrame(
+        {"_id": [1, 2], "amount": [Decimal("1.10"), Decimal("305184080441754059")]}
+    )
+    assert_frame_equal(df, expected)
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype"),
+    [
+        pytest.param([9007199254740993, None], "Int64", id="int-with-gap-stays-exact"),
+        pytest.param([True, None], "boolean", id="bool-with-gap"),
+        pytest.param([1.5, None], "float64", id="float-with-gap"),
+        pytest.param(["123", 123], "object", id="mixed-types"),
+    ],
+)
+def test_column_dtype(connector, test_db, values, dtype):
+    test_db.typed.insert_many([{"_id": n, "v": value} for n, value in enumerate(values)])
+
+    df = connector.get_df(source("typed", [{"$project": {"_id": 0, "v": 1}}]))
+
+    assert_frame_equal(df, pd.DataFrame({"v": pd.array(values, dtype=dtype)}))
+
+
+def test_empty_result_is_an_empty_frame(connector, test_db):
+    df = connector.get_df(source("nothing"))
+
+    assert_frame_equal(df, pd.DataFrame(index=pd.RangeIndex(0)))
+
+
+# --- Pipelines ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sales(test_db):
+    test_db.sales.insert_many(
+        [
+            {"_id": 1, "shop": "A", "day": datetime.datetime(2024, 1, 15), "amount": 10},
+            {"_id": 2, "shop": "A", "day": datetime.datetime(2024, 2, 1), "amount": 5},
+            {"_id": 3, "shop": "B", "day": datetime.datetime(2024, 2, 10), "amount": 7},
+        ]
+    )
+    test_db.shops.insert_many([{"_id": "A", "city": "Lyon"}, {"_id": "B", "city": "Nice"}])
+
+
+def test_group_by_month(connector, sales):
+    pipeline = [
+        {"$group": {"_id": {"$month": "$day"}, "total": {"$sum": "$amount"}}},
+        {"$sort": {"_id": 1}},
+    ]
+
+    df = connector.get_df(source("sales", pipeline))
+
+    # Servers differ in where `$group` puts `_id`; the values are what matter.
+    assert_frame_equal(df, pd.DataFrame({"_id": [1, 2], "total": [10, 12]}), check_like=True)
+
+
+def test_lookup_and_unwind(connector, sales):
+    pipeline = [
+        {"$lookup": {"from": "shops", "localField": "shop", "foreignField": "_id", "as": "s"}},
+        {"$unwind": "$s"},
+        {"$project": {"city": "$s.city"}},
+        {"$sort": {"_id": 1}},
+    ]
+
+    df = connector.get_df(source("sales", pipeline))
+
+    assert_frame_equal(df, pd.DataFrame({"_id": [1, 2, 3], "city": ["Lyon", "Lyon", "Nice"]}))
+
+
+def test_date_operators(connector, sales):
+    pipeline = [
+        {
+            "$project": {
+                "year": {"$year": "$day"},
+                "month": {"$dateToString": {"format": "%Y-%m", "date": "$day"}},
+                "weekday": {"$dayOfWeek": "$day"},
+            }
+        },
+        {"$sort": {"_id": 1}},
+    ]
+
+    df = connector.get_df(source("sales", pipeline))
+
+    expected = pd.DataFrame(
+        {
+            "_id": [1, 2, 3],
+            "year": [2024, 2024, 2024],
+            "month": ["2024-01", "2024-02", "2024-02"],
+            "weekday": [2, 5, 7],
+        }
+    )
+    assert_frame_equal(df, expected, check_like=True)
+
+
+def test_datetimes_stay_utc_datetimes(connector, sales):
+    df = connector.get_df(source("sales", [{"$project": {"_id": 0, "day": 1}}, {"$limit": 1}]))
+
+    expected = pd.DataFrame({"day": utc_column(datetime.datetime(2024, 1, 15, tzinfo=UTC))})
+    assert_frame_equal(df, expected)
+
+
+@pytest.mark.parametrize(
+    ("sort", "amounts"),
+    [
+        pytest.param([{"shop": -1}, {"amount": 1}], [7, 5, 10], id="shop-then-amount"),
+        pytest.param([{"amount": 1}, {"shop": -1}], [5, 7, 10], id="amount-then-shop"),
+    ],
+)
+def test_sort_list_keeps_its_order(connector, sales, sort, amounts):
+    pipeline = [{"$sort": sort}, {"$project": {"_id": 0, "amount": 1}}]
+
+    df = connector.get_df(source("sales", pipeline))
+
+    assert_frame_equal(df, pd.DataFrame({"amount": amounts}))
+
+
+def test_server_error_names_the_data_source(connector, sales):
+    with pytest.raises(ProviderError, match='MongoDB refused the request for data source "sales"'):
+        connector.get_df(source("sales", [{"$project": {"a": {"$nosuchoperator": 1}}}]))
+
+
+def test_unreachable_server_is_a_connection_error(closed_port):
+    mongo = MongoConnector(
+        name="mongo", host="127.0.0.1", port=closed_port, server_selection_timeout_ms=200
+    )
+    with mongo, pytest.raises(ConnectionFailedError, match="check the host, the port"):
+        mongo.get_df(source("sales"))
+
+
+# --- Slices and batches (C10) -------------------------------------------------------------------
+
+OPEN_SORTED = [{"$match": {"status": "open"}}, {"$sort": {"n": 1}}]
+
+
+@pytest.fixture
+def orders(test_db):
+    test_db.orders.insert_many(
+        [{"_id": oid(n), "n": n, "status": "open" if n % 2 else "closed"} for n in range(1, 26)]
+    )
+
+
+def open_orders(numbers: list[int]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "_id": [f"{n:024x}" for n in numbers],
+            "n": numbers,
+            "status": ["open"] * len(numbers),
+        }
+    )
+
+
+def test_slice_returns_the_requested_page(connector, orders):
+    page = connector.get_slice(source("orders", OPEN_SORTED), offset=5, limit=4)
+
+    assert_frame_equal(page.df, open_orders([11, 13, 15, 17]))
+
+
+def test_counted_slice_returns_the_same_page(connector, orders):
+    page = connector.get_slice(source("orders", OPEN_SORTED), offset=5, limit=4, get_row_count=True)
+
+    assert_frame_equal(page.df, open_orders([11, 13, 15, 17]))
+
+
+def test_counted_slice_reports_total_and_more_pages(connector, orders):
+    page = connector.get_slice(source("orders", OPEN_SORTED), offset=5, limit=4, get_row_count=True)
+
+    info = page.pagination_info
+    assert (info.total_rows, info.is_last_page) == (13, False)
+
+
+@pytest.mark.parametrize("count", [True, False], ids=["counted", "uncounted"])
+def test_exactly_full_last_page_is_the_last(connector, orders, count):
+    page = connector.get_slice(
+        source("orders", OPEN_SORTED), offset=9, limit=4, get_row_count=count
+    )
+
+    info = page.pagination_info
+    assert (len(page.df), info.total_rows, info.is_last_page) == (4, 13, True)
+
+
+@pytest.mark.parametrize("count", [True, False], ids=["counted", "uncounted"])
+def test_slice_of_no_match_is_empty(connector, orders, count):
+    query = [{"$match": {"status": "missing"}}, {"$sort": {"n": 1}}]
+
+    page = connector.get_slice(source("orders", query), limit=10, get_row_count=count)
+
+    assert (len(page.df), page.pagination_info.total_rows) == (0, 0)
+
+
+@pytest.mark.parametrize("batch_size", [5, 1000], ids=["batch-5", "batch-1000"])
+def test_batched_read_equals_plain_read(connector, orders, batch_size):
+    df = connector.get_df(source("orders", OPEN_SORTED, batch_size=batch_size))
+
+    assert_frame_equal(df, open_orders(list(range(1, 26, 2))))
+
+
+def test_batched_read_fetches_batch_after_batch(connector, orders, stand_in):
+    connector.get_df(source("orders", OPEN_SORTED, batch_size=5))
+
+    assert stand_in.commands.count("getMore") == 2
+
+
+def test_counted_slice_takes_one_round_trip(connector, orders, stand_in):
+    connector.get_slice(source("orders", OPEN_SORTED), offset=5, limit=4, get_row_count=True)
+
+    assert stand_in.commands == ["aggregate"]
+
+
+# --- Status ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def mongo_at(mongo_uri: str, **fields) -> MongoConnector:
+    return MongoConnector(name="mongo", host=mongo_uri, **fields)
+
+
+def test_status_all_steps_pass(mongo_uri, orders):
+    with mongo_at(mongo_uri, database=TEST_DATABASE) as mongo:
+        status = mongo.get_status()
+
+    assert status.details == [(step, True) for step in MongoConnector.status_steps]
+
+
+def test_status_fails_on_a_missing_database(mongo_uri):
+    with mongo_at(mongo_uri, database="no_such_db") as mongo:
+        status = mongo.get_status()
+
+    assert (status.details[-1], status.error) == (
+        ("Database exists", False),
+        f'Database "no_such_db" does not exist on {display_host(mongo_uri)}: check its spelling.',
+    )
+
+
+def test_status_fails_on_a_closed_port(closed_port):
+    mongo = MongoConnector(name="mongo", host="127.0.0.1", port=closed_port)
+
+    status = mongo.get_status()
+
+    assert status.details == [
+        ("Host resolved", True),
+        ("Port opened", False),
+        ("Server answered", None),
+        ("Authenticated", None),
+    ]
+
+
+def test_status_fails_on_an_unresolvable_host(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    mongo = MongoConnector(name="mongo", host="nowhere.invalid")
+
+    status = mongo.get_status()
+
+    assert status.details == [
+        ("Host resolved", False),
+        ("Port opened", None),
+        ("Server answered", None),
+        ("Authenticated", None),
+    ]
+
+
+def test_status_fails_on_refused_credentials(mongo_uri):
+    # The stand-in refuses every login; a real server refuses this unknown user.
+    with mongo_at(mongo_uri, username="nobody", password="s3cret-pw") as mongo:
+        status = mongo.get_status()
+
+    assert [ok for _, ok in status.details] == [True, True, True, False]
+
+
+def test_refused_credentials_message_has_no_secret(mongo_uri):
+    with mongo_at(mongo_uri, username="nobody", password="s3cret-pw") as mongo:
+        status = mongo.get_status()
+
+    assert status.error.startswith('User "nobody" was refused (Authentication failed.)')
+    assert "s3cret-pw" not in status.error
+
+
+def display_host(mongo_uri: str) -> str:
+    host, port = parse_uri(mongo_uri)["nodelist"][0]
+    return f"{host}:{port}"
+
+
+# --- Model and plan -------------------------------------------------------------------------
+
+
+def test_get_model_samples_field_types(connector, test_db):
+    test_db.b.insert_many([{"_id": 1, "x": "s", "when": datetime.datetime(2024, 1, 1)}])
+    test_db.a.insert_many([{"_id": oid(1), "v": 1}, {"_id": oid(2), "v": "one", "o": None}])
+
+    model = connector.get_model(db_name=TEST_DATABASE)
+
+    assert model == [
+        {
+            "database": TEST_DATABASE,
+            "schema": None,
+            "type": "collection",
+            "name": "a",
+            "columns": [
+                {"name": "_id", "type": "objectId"},
+                {"name": "v", "type": "int|string"},
+                {"name": "o", "type": "null"},
+            ],
+        },
+        {
+            "database": TEST_DATABASE,
+            "schema": None,
+            "type": "collection",
+            "name": "b",
+            "columns": [
+                {"name": "_id", "type": "int"},
+                {"name": "x", "type": "string"},
+                {"name": "when", "type": "date"},
+            ],
+        },
+    ]
+
+
+def test_get_model_lists_databases(connector, orders):
+    model = connector.get_model(exclude_columns=True)
+
+    assert [(t["database"], t["name"]) for t in model if t["database"] == TEST_DATABASE] == [
+        (TEST_DATABASE, "orders")
+    ]
+
+
+def test_explain_summarises_the_plan(connector, orders, stand_in):
+    permissions = {"column": "n", "operator": "lt", "value": 5}
+
+    plan = connector.explain(source("orders", OPEN_SORTED), permissions)
+
+    assert plan == {
+        "namespace": f"{TEST_DATABASE}.orders",
+        "winning_plan": "COLLSCAN",
+        "stages": ["$cursor", "$sort"],
+        "pipeline": [
+            {"$match": {"$and": [{"status": "open"}, {"n": {"$lt": 5}}]}},
+            {"$sort": {"n": 1}},
+        ],
+    }
+
+
+# --- Client lifecycle, configuration, logs ----------------------------------------------------
+
+
+def test_client_is_reused_across_calls(mongo_uri, orders):
+    with mongo_at(mongo_uri) as mongo:
+        mongo.get_df(source("orders"))
+        first = mongo._client
+        mongo.get_df(source("orders"))
+
+        assert mongo._client is first
+
+
+def test_context_manager_closes_the_client(mongo_uri, orders):
+    with mongo_at(mongo_uri) as mongo:
+        mongo.get_df(source("orders"))
+
+    assert mongo._client is None
+
+
+def test_password_needs_a_username():
+    with pytest.raises(ValidationError, match="a password needs a username"):
+        MongoConnector(name="mongo", host="127.0.0.1", password="pw")
+
+
+@pytest.mark.parametrize("type_key", ["MongoDB", "AWSDocumentDB"])
+def test_registry_entries(type_key):
+    assert get_connector_class(type_key) is MongoConnector
+
+
+def test_retrieval_logs(mongo_uri, orders, caplog):
+    caplog.set_level(logging.DEBUG, logger="toucan_connectors")
+
+    with mongo_at(mongo_uri) as mongo:
+        mongo.get_df(source("orders", OPEN_SORTED))
+
+    host = display_host(mongo_uri)
+    assert [
+        (r.name, r.levelname, r.getMessage())
+        for r in caplog.records
+        if r.name.startswith("toucan_connectors.mongo")
+    ] == [
+        (
+            "toucan_connectors.mongo.mongo_connector",
+            "DEBUG",
+            f"Running a 2-stage pipeline on {host}/{TEST_DATABASE}.orders for 'orders'",
+        ),
+        (
+            "toucan_connectors.mongo.mongo_connector",
+            "DEBUG",
+            f"Opening a MongoDB client for {host}",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        pytest.param("mongodb://u:p%40w@db1:27018,db2/app?tls=true", "db1:27018", id="credentials"),
+        pytest.param("mongodb://db1", "db1:27017", id="default-port"),
+        pytest.param("mongodb://[::1]:27019/", "::1:27019", id="ipv6"),
+        pytest.param("mongodb+srv://u:p@cluster.example.com/app", "cluster.example.com", id="srv"),
+        pytest.param("db.example.com", "db.example.com:27017", id="plain-host"),
+    ],
+)
+def test_logged_host_never_shows_the_connection_string(host, expected):
+    assert MongoConnector(name="mongo", host=host)._display_host() == expected
+
+
+def test_srv_status_starts_at_the_server():
+    mongo = MongoConnector(name="mongo", host="mongodb+srv://cluster.example.com")
+
+    assert [check.name for check in mongo._status_checks()] == [
+        "Server answered",
+        "Authenticated",
+    ]

@@ -1,0 +1,170 @@
+"""Building pipelines: optional filters, rendering, `$sort` order, permissions and paging."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from toucan_connectors.errors import InvalidDataSourceError, TemplateError
+from toucan_connectors.mongo.pipeline import (
+    build_pipeline,
+    drop_unset_clauses,
+    merge_permissions,
+    page_stages,
+    render_query,
+)
+
+
+@pytest.mark.parametrize(
+    ("match", "given", "expected"),
+    [
+        pytest.param({"a": "{{ x }}", "b": 1}, set(), {"b": 1}, id="field-removed"),
+        pytest.param({"a": "{{ x }}"}, {"x"}, {"a": "{{ x }}"}, id="field-kept-when-given"),
+        pytest.param(
+            {"a": {"$gte": "{{ lo }}", "$lte": "{{ hi }}"}},
+            {"lo"},
+            {"a": {"$gte": "{{ lo }}"}},
+            id="one-operator-removed",
+        ),
+        pytest.param({"a": {"$gte": "{{ lo }}"}}, set(), {}, id="field-without-operators-removed"),
+        pytest.param(
+            {"$or": [{"a": "{{ x }}"}, {"b": 1}]}, set(), {"$or": [{"b": 1}]}, id="or-item-removed"
+        ),
+        pytest.param({"$or": [{"a": "{{ x }}"}], "b": 1}, set(), {"b": 1}, id="emptied-or-removed"),
+        pytest.param(
+            {"$and": [{"a": "{{ x }}"}, {"b": "{{ y }}"}]}, set(), {}, id="emptied-and-removed"
+        ),
+        pytest.param(
+            {"$or": [{"a": "{{ x }}", "c": "{{ z }}"}, {"b": 1}]},
+            set(),
+            {"$or": [{"b": 1}]},
+            id="emptied-item-dropped-not-kept-as-match-all",
+        ),
+        pytest.param(
+            {"$and": [{"$or": [{"a": "{{ x }}"}]}, {"b": 1}]},
+            set(),
+            {"$and": [{"b": 1}]},
+            id="nested-groups",
+        ),
+        pytest.param(
+            {"$or": [{}, {"b": 1}]}, set(), {"$or": [{}, {"b": 1}]}, id="written-empty-kept"
+        ),
+        pytest.param({"a": None, "b": "{{ x }}"}, set(), {"a": None}, id="literal-null-kept"),
+        pytest.param({"{{ field }}": 1}, set(), {}, id="templated-key-removed"),
+        pytest.param(
+            {"a": "{{ user.country }}"}, {"user"}, {"a": "{{ user.country }}"}, id="dotted-variable"
+        ),
+        pytest.param(
+            {"a": {"$in": "{{ range(3) | list }}"}},
+            set(),
+            {"a": {"$in": "{{ range(3) | list }}"}},
+            id="jinja-global-needs-no-parameter",
+        ),
+    ],
+)
+def test_drop_unset_clauses(match, given, expected):
+    assert drop_unset_clauses(match, given) == expected
+
+
+def test_clause_asking_for_null_is_kept():
+    pipeline = render_query({"email": "{{ email }}"}, {"email": None})
+    assert pipeline == [{"$match": {"email": None}}]
+
+
+def test_match_emptied_by_removal_leaves_no_stage():
+    assert render_query({"a": "{{ x }}"}, {}) == []
+
+
+def test_dict_query_becomes_a_match_stage():
+    assert render_query({"a": 1}, None) == [{"$match": {"a": 1}}]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("abc", "abc", id="str"),
+        pytest.param(3, 3, id="int"),
+        pytest.param(2.5, 2.5, id="float"),
+        pytest.param(True, True, id="bool"),
+        pytest.param(None, None, id="none"),
+        pytest.param([1, "a"], [1, "a"], id="list"),
+        pytest.param({"k": [1]}, {"k": [1]}, id="dict"),
+        pytest.param(datetime.datetime(2024, 1, 1), datetime.datetime(2024, 1, 1), id="datetime"),
+        pytest.param("{{ 7*7 }}", "{{ 7*7 }}", id="template-text-stays-text"),
+    ],
+)
+def test_rendering_keeps_the_parameter_type(value, expected):
+    assert render_query({"a": "{{ v }}"}, {"v": value}) == [{"$match": {"a": expected}}]
+
+
+def test_other_stages_need_every_variable():
+    with pytest.raises(TemplateError, match='add "n" to the data source'):
+        render_query([{"$limit": "{{ n }}"}], {})
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected_keys"),
+    [
+        pytest.param([{"b": 1}, {"a": -1}], ["b", "a"], id="b-then-a"),
+        pytest.param([{"a": -1}, {"b": 1}], ["a", "b"], id="a-then-b"),
+    ],
+)
+def test_sort_list_keeps_its_order(sort, expected_keys):
+    (stage,) = render_query([{"$sort": sort}], None)
+    assert list(stage["$sort"]) == expected_keys
+
+
+def test_sort_list_item_with_two_keys_is_refused():
+    with pytest.raises(InvalidDataSourceError, match="one single-key document per field"):
+        render_query([{"$sort": [{"a": 1, "b": 1}]}], None)
+
+
+def test_stage_with_two_keys_is_refused():
+    with pytest.raises(InvalidDataSourceError, match="exactly one key"):
+        render_query([{"$match": {}, "$limit": 1}], None)
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "expected"),
+    [
+        pytest.param([], [{"$match": {"p": 1}}], id="empty-pipeline"),
+        pytest.param(
+            [{"$sort": {"a": 1}}], [{"$match": {"p": 1}}, {"$sort": {"a": 1}}], id="prepended"
+        ),
+        pytest.param(
+            [{"$match": {"a": 1}}, {"$limit": 2}],
+            [{"$match": {"$and": [{"a": 1}, {"p": 1}]}}, {"$limit": 2}],
+            id="merged-into-leading-match",
+        ),
+    ],
+)
+def test_merge_permissions(pipeline, expected):
+    assert merge_permissions(pipeline, {"p": 1}) == expected
+
+
+@pytest.mark.parametrize(
+    ("offset", "limit", "expected"),
+    [
+        pytest.param(0, None, [], id="whole-result"),
+        pytest.param(5, None, [{"$skip": 5}], id="offset-only"),
+        pytest.param(5, 4, [{"$skip": 5}, {"$limit": 4}], id="offset-and-limit"),
+        pytest.param(0, 3, [{"$limit": 3}], id="limit-only"),
+    ],
+)
+def test_page_stages(offset, limit, expected):
+    assert page_stages(offset, limit) == expected
+
+
+def test_permission_bound_arriving_as_string_is_pushed_as_a_number():
+    permissions = {
+        "and": [
+            {"column": "country", "operator": "eq", "value": "{{ user.attributes.country }}"},
+            {"column": "year", "operator": "ge", "value": "{{ user.attributes.min_year }}"},
+        ]
+    }
+    parameters = {"user": {"attributes": {"country": "FR", "min_year": "2020"}}}
+    pipeline = build_pipeline({}, parameters, permissions)
+    assert pipeline == [
+        {"$match": {"$and": [{"country": {"$in": ["FR"]}}, {"year": {"$gte": 2020}}]}}
+    ]

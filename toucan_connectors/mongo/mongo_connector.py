@@ -1,0 +1,412 @@
+"""The MongoDB connector (also for AWS DocumentDB): aggregation pipelines into DataFrames."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, ClassVar
+from urllib.parse import unquote
+
+import pandas as pd
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from typing_extensions import Self
+
+from toucan_connectors.dependencies import import_optional
+from toucan_connectors.discovery import ColumnInfo, DiscoverableConnector, TableInfo
+from toucan_connectors.errors import ConnectionFailedError, ProviderError
+from toucan_connectors.mongo.documents import bson_type_name, documents_to_frame, to_python
+from toucan_connectors.mongo.pipeline import build_pipeline, page_stages
+from toucan_connectors.slicing import RetrievedPage
+from toucan_connectors.status import CheckFailedError, StatusCheck, host_and_port_checks
+from toucan_connectors.toucan_connector import Permissions, ToucanConnector, ToucanDataSource
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MongoConnector", "MongoDataSource"]
+
+_SYSTEM_DATABASES = ("admin", "config", "local")
+_STATUS_TIMEOUT_MS = 3000
+_MODEL_SAMPLE_SIZE = 100
+_DEFAULT_PORT = 27017
+
+
+class MongoDataSource(ToucanDataSource):
+    """A MongoDB collection read through a `$match` document or an aggregation pipeline."""
+
+    # The connector renders the query itself, after removing the optional filters.
+    unrendered_fields: ClassVar[frozenset[str]] = frozenset({"query"})
+
+    database: str = Field(description="Database holding the collection.", examples=["shop"])
+    collection: str = Field(description="Collection to read.", examples=["orders"])
+    query: dict[str, Any] | list[dict[str, Any]] = Field(
+        default_factory=dict,
+        description=(
+            "A `$match` document, or an aggregation pipeline as a list of stages. Templates are "
+            "filled with `parameters`, keeping their value's type; in a `$match`, a clause whose "
+            "variable is not given is removed. A `$sort` may be a list of single-key documents "
+            "to keep its order."
+        ),
+        examples=[
+            [
+                {"$match": {"status": "{{ status }}", "year": {"$gte": "{{ min_year }}"}}},
+                {"$sort": [{"year": -1}, {"n": 1}]},
+            ]
+        ],
+    )
+    flatten: bool = Field(
+        False,
+        description="Spread nested documents into dotted columns (`address.city`).",
+    )
+    batch_size: int = Field(
+        1000, ge=1, description="Documents fetched from the server per round trip."
+    )
+
+
+class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=MongoDataSource):
+    """Reads MongoDB (or AWS DocumentDB) collections through aggregation pipelines."""
+
+    status_steps: ClassVar[tuple[str, ...]] = (
+        "Host resolved",
+        "Port opened",
+        "Server answered",
+        "Authenticated",
+        "Database exists",
+    )
+    limitations: ClassVar[tuple[str, ...]] = (
+        "Permissions filter the stored documents: they are merged into the pipeline's leading "
+        "`$match` (or put in front of it), so they name document fields, not fields computed "
+        "by later stages.",
+        "A page asked with its row count is returned by one `$facet` stage, whose result must "
+        "fit in one 16 MB BSON document; ask without the count for larger pages.",
+        "For `mongodb+srv://` hosts the status skips the host and port steps, since the "
+        "addresses come from DNS SRV records.",
+        "Types reported by `get_model` are sampled from the first 100 documents of each "
+        "collection; a field absent from them is not listed.",
+        "The tests run against an in-process stand-in (mockupdb answering with mongomock) "
+        "unless TOUCAN_MONGO_URI names a real server: they write `$project` exclusions instead "
+        "of `$unset`, which the stand-in lacks, and compare `$group` results regardless of "
+        "column order, which the stand-in does not keep.",
+    )
+    transient_errors: ClassVar[tuple[type[BaseException], ...]] = (ConnectionFailedError,)
+
+    host: str = Field(
+        description="Host name, or a full `mongodb://` or `mongodb+srv://` connection string.",
+        examples=["mongo.example.com"],
+    )
+    port: int | None = Field(
+        27017, ge=1, le=65535, description="Port; ignored when `host` is a connection string."
+    )
+    username: str | None = Field(
+        None, description="User name to authenticate with.", examples=["reader"]
+    )
+    password: SecretStr | None = Field(
+        None, description="Password of `username`.", examples=["${MONGO_PASSWORD}"]
+    )
+    database: str | None = Field(
+        None, description="Database `get_status` checks for; the check is skipped when empty."
+    )
+    ssl: bool | None = Field(
+        None, description="Use TLS; when empty, the connection string decides."
+    )
+    max_pool_size: int = Field(100, ge=1, description="Most connections kept open to each server.")
+    connect_timeout_ms: int = Field(
+        5000, ge=1, description="Milliseconds to wait for a connection to open."
+    )
+    server_selection_timeout_ms: int = Field(
+        5000, ge=1, description="Milliseconds to wait for a usable server."
+    )
+
+    _client: Any = PrivateAttr(None)
+    _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @model_validator(mode="after")
+    def _password_needs_username(self) -> Self:
+        if self.password is not None and not self.username:
+            raise ValueError("a password needs a username: set `username` as well")
+        return self
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connector's client and its connections; a later call opens a new one."""
+        with self._client_lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def _retrieve_data(self, data_source: MongoDataSource) -> pd.DataFrame:
+        """Run the data source's pipeline and return every resulting document as a row."""
+        return self._retrieve_page(data_source, None, 0, None, False).df
+
+    def _retrieve_page(
+        self,
+        data_source: MongoDataSource,
+        permissions: Permissions | None,
+        offset: int,
+        limit: int | None,
+        count_rows: bool,
+    ) -> RetrievedPage:
+        """Run the pipeline with permissions, paging and counting pushed into the server."""
+        pipeline = build_pipeline(data_source.query, data_source.parameters, permissions)
+        logger.debug(
+            "Running a %d-stage pipeline on %s/%s.%s for %r",
+            len(pipeline),
+            self._display_host(),
+            data_source.database,
+            data_source.collection,
+            data_source.domain,
+        )
+
+        with self._provider_errors(data_source):
+            collection = self._get_client()[data_source.database][data_source.collection]
+            if count_rows:
+                return self._retrieve_counted_page(collection, pipeline, data_source, offset, limit)
+            stages = pipeline + page_stages(offset, limit)
+            cursor = collection.aggregate(stages, batchSize=data_source.batch_size)
+            with cursor:
+                df = documents_to_frame(cursor, data_source.flatten)
+        return RetrievedPage(df)
+
+    def _retrieve_counted_page(
+        self,
+        collection: Any,
+        pipeline: list[dict[str, Any]],
+        data_source: MongoDataSource,
+        offset: int,
+        limit: int | None,
+    ) -> RetrievedPage:
+        # `$skip: 0` keeps the rows sub-pipeline non-empty, which the server requires.
+        rows = [{"$skip": offset}, *page_stages(0, limit)]
+        facet = {"$facet": {"rows": rows, "total": [{"$count": "count"}]}}
+        with collection.aggregate([*pipeline, facet]) as cursor:
+            result = next(cursor, None) or {}
+
+        df = documents_to_frame(result.get("rows", []), data_source.flatten)
+        # The server's `$count` yields no document for an empty input; the stand-in yields 0.
+        counted = result.get("total") or [{"count": 0}]
+        return RetrievedPage(df, int(counted[0]["count"]))
+
+    def explain(self, data_source: Any, permissions: Permissions | None = None) -> dict[str, Any]:
+        """Return the server's plan summary: namespace, winning plan, stages and the pipeline."""
+        rendered = data_source.rendered()
+        pipeline = build_pipeline(rendered.query, rendered.parameters, permissions)
+        command = {"aggregate": rendered.collection, "pipeline": pipeline, "cursor": {}}
+
+        with self._provider_errors(rendered):
+            database = self._get_client()[rendered.database]
+            plan = database.command("explain", command, verbosity="queryPlanner")
+        return _summarize_plan(plan, pipeline)
+
+    def get_model(
+        self,
+        db_name: str | None = None,
+        schema_name: str | None = None,
+        table_name: str | None = None,
+        exclude_columns: bool = False,
+    ) -> list[TableInfo]:
+        """List collections with field names and types sampled from their documents."""
+        client = self._get_client()
+        with self._provider_errors(None):
+            databases = [db_name] if db_name else self._user_databases()
+            tables: list[TableInfo] = []
+            for database in databases:
+                names = sorted(client[database].list_collection_names())
+                for name in names:
+                    if table_name and name != table_name:
+                        continue
+                    columns = [] if exclude_columns else self._sample_columns(database, name)
+                    tables.append(
+                        TableInfo(
+                            database=database,
+                            schema=None,
+                            type="collection",
+                            name=name,
+                            columns=columns,
+                        )
+                    )
+        return tables
+
+    def _status_checks(self) -> list[StatusCheck]:
+        """Host resolves, port opens, server answers, credentials accepted, database exists."""
+        checks: list[StatusCheck] = []
+        address = self._first_address()
+        if address is not None:
+            checks += host_and_port_checks(*address, timeout=_STATUS_TIMEOUT_MS / 1000)
+        checks += [
+            StatusCheck("Server answered", self._check_server_answers),
+            StatusCheck("Authenticated", self._check_authenticated),
+        ]
+        if self.database:
+            checks.append(StatusCheck("Database exists", self._check_database_exists))
+        return checks
+
+    def _check_server_answers(self) -> None:
+        pymongo = _import_pymongo()
+        # Without credentials, so that a refused login fails the next step, not this one.
+        options = self._client_options(with_credentials=False)
+        options.update(serverSelectionTimeoutMS=_STATUS_TIMEOUT_MS)
+        client = pymongo.MongoClient(**options)
+        try:
+            client.admin.command("ping")
+        except pymongo.errors.PyMongoError as exc:
+            raise CheckFailedError(
+                f"{self._display_host()} did not answer a ping within "
+                f"{_STATUS_TIMEOUT_MS / 1000:g}s: check that it is a MongoDB server."
+            ) from exc
+        finally:
+            client.close()
+
+    def _check_authenticated(self) -> None:
+        if not self.username:
+            return
+        pymongo = _import_pymongo()
+        try:
+            self._get_client().admin.command("ping")
+        except pymongo.errors.OperationFailure as exc:
+            message = (exc.details or {}).get("errmsg") or str(exc)
+            raise CheckFailedError(
+                f'User "{self.username}" was refused ({message}): check the user name, the '
+                "password and the authentication database."
+            ) from exc
+
+    def _check_database_exists(self) -> None:
+        if self.database not in self._user_databases():
+            raise CheckFailedError(
+                f'Database "{self.database}" does not exist on {self._display_host()}: '
+                "check its spelling."
+            )
+
+    def _get_client(self) -> Any:
+        with self._client_lock:
+            if self._client is None:
+                pymongo = _import_pymongo()
+                logger.debug("Opening a MongoDB client for %s", self._display_host())
+                self._client = pymongo.MongoClient(**self._client_options())
+            return self._client
+
+    def _client_options(self, with_credentials: bool = True) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "host": self.host,
+            "maxPoolSize": self.max_pool_size,
+            "connectTimeoutMS": self.connect_timeout_ms,
+            "serverSelectionTimeoutMS": self.server_selection_timeout_ms,
+            "tz_aware": True,
+            "tzinfo": datetime.timezone.utc,
+            "appname": "toucan-connectors",
+            "connect": False,
+        }
+        if not _is_uri(self.host) and self.port is not None:
+            options["port"] = self.port
+        if self.ssl is not None:
+            options["tls"] = self.ssl
+        if with_credentials and self.username:
+            options["username"] = self.username
+            if self.password is not None:
+                options["password"] = self.password.get_secret_value()
+        return options
+
+    def _first_address(self) -> tuple[str, int] | None:
+        if self.host.startswith("mongodb+srv://"):
+            return None
+        if not _is_uri(self.host):
+            return self.host, self.port or _DEFAULT_PORT
+        return _uri_address(self.host)
+
+    def _display_host(self) -> str:
+        # Never log a connection string: it may hold a password and options.
+        if self.host.startswith("mongodb+srv://"):
+            return self.host.split("@")[-1].split("/")[0].split("?")[0]
+        address = self._first_address()
+        return f"{address[0]}:{address[1]}" if address else "MongoDB"
+
+    def _user_databases(self) -> list[str]:
+        names = self._get_client().list_database_names()
+        return [name for name in names if name not in _SYSTEM_DATABASES]
+
+    def _sample_columns(self, database: str, collection: str) -> list[ColumnInfo]:
+        types: dict[str, set[str]] = {}
+        documents = self._get_client()[database][collection].find({}, limit=_MODEL_SAMPLE_SIZE)
+        for document in documents:
+            for key, value in document.items():
+                types.setdefault(key, set()).add(bson_type_name(value))
+        return [ColumnInfo(name=key, type=_join_types(found)) for key, found in types.items()]
+
+    @contextmanager
+    def _provider_errors(self, data_source: MongoDataSource | None) -> Iterator[None]:
+        pymongo = _import_pymongo()
+        where = f' for data source "{data_source.domain}"' if data_source is not None else ""
+        try:
+            yield
+        except pymongo.errors.ConnectionFailure as exc:
+            raise ConnectionFailedError(
+                f"MongoDB at {self._display_host()} could not be reached{where} ({exc}): "
+                "check the host, the port and that the server is running."
+            ) from exc
+        except pymongo.errors.OperationFailure as exc:
+            message = (exc.details or {}).get("errmsg") or str(exc)
+            raise ProviderError(
+                f"MongoDB refused the request{where}: {message} (code {exc.code}). Fix the "
+                "query or check the user's rights."
+            ) from exc
+        except pymongo.errors.InvalidOperation as exc:
+            raise ProviderError(f"MongoDB client error{where}: {exc}.") from exc
+
+
+def _import_pymongo() -> Any:
+    pymongo = import_optional("pymongo", connector="MongoDB", extra="mongo")
+    return pymongo
+
+
+def _uri_address(uri: str) -> tuple[str, int]:
+    # The first host of `mongodb://user:pw@host1:port1,host2/db?options`, read without pymongo
+    # so that a malformed string fails the status step that connects, not the whole status.
+    authority = uri.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+    first = authority.rsplit("@", 1)[-1].split(",", 1)[0]
+    if first.startswith("["):
+        host, _, rest = first[1:].partition("]")
+        port = rest.lstrip(":")
+    else:
+        host, _, port = first.partition(":")
+    return unquote(host), int(port) if port.isdigit() else _DEFAULT_PORT
+
+
+def _is_uri(host: str) -> bool:
+    return host.startswith(("mongodb://", "mongodb+srv://"))
+
+
+def _join_types(found: set[str]) -> str:
+    present = found - {"null"} or found
+    return "|".join(sorted(present))
+
+
+def _summarize_plan(plan: Mapping[str, Any], pipeline: list[dict[str, Any]]) -> dict[str, Any]:
+    stages = list(plan.get("stages") or [])
+    planner = plan.get("queryPlanner")
+    if planner is None and stages:
+        planner = stages[0].get("$cursor", {}).get("queryPlanner")
+    planner = planner or {}
+    winning = planner.get("winningPlan") or {}
+    winning = winning.get("queryPlan", winning)
+
+    return {
+        "namespace": planner.get("namespace"),
+        "winning_plan": " <- ".join(_plan_stage_names(winning)),
+        "stages": [next(iter(stage)) for stage in stages] or ["$cursor"],
+        "pipeline": to_python(pipeline),
+    }
+
+
+def _plan_stage_names(plan: Mapping[str, Any]) -> list[str]:
+    names = [str(plan["stage"])] if "stage" in plan else []
+    if "inputStage" in plan:
+        names += _plan_stage_names(plan["inputStage"])
+    for child in plan.get("inputStages", []):
+        names += _plan_stage_names(child)
+    return names

@@ -1,0 +1,168 @@
+"""Build the aggregation pipeline of a MongoDB data source: templates, permissions, paging."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2.defaults import DEFAULT_NAMESPACE
+
+from toucan_connectors.errors import InvalidDataSourceError
+from toucan_connectors.permissions.mongo_filter import build_mongo_match
+from toucan_connectors.templating import has_template, render, template_variables
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "build_pipeline",
+    "drop_unset_clauses",
+    "merge_permissions",
+    "page_stages",
+    "render_query",
+]
+
+_LOGICAL = ("$and", "$or", "$nor")
+# Names Jinja provides itself: a template using them needs no parameter.
+_JINJA_GLOBALS = frozenset(DEFAULT_NAMESPACE)
+
+Query = Mapping[str, Any] | list[Mapping[str, Any]]
+
+
+def build_pipeline(
+    query: Query,
+    parameters: Mapping[str, Any] | None,
+    permissions: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Return the rendered pipeline of `query` with the permissions' `$match` merged in front."""
+    pipeline = render_query(query, parameters)
+    if permissions:
+        pipeline = merge_permissions(pipeline, build_mongo_match(permissions, parameters))
+    return pipeline
+
+
+def render_query(query: Query, parameters: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Turn a `$match` document or a pipeline into a rendered pipeline.
+
+    In every `$match`, clauses whose templates use a variable missing from `parameters` are
+    removed first (see `drop_unset_clauses`); other stages must have all their variables.
+    """
+    stages = [{"$match": query}] if isinstance(query, Mapping) else list(query)
+    given = set(parameters or {})
+
+    pipeline: list[dict[str, Any]] = []
+    for position, stage in enumerate(stages):
+        if not isinstance(stage, Mapping) or len(stage) != 1:
+            raise InvalidDataSourceError(
+                f"Stage {position} of the pipeline is {stage!r}: each stage must be a "
+                'document with exactly one key, such as {"$match": {...}}.'
+            )
+        name, body = next(iter(stage.items()))
+        if name == "$match" and isinstance(body, Mapping):
+            body = drop_unset_clauses(body, given)
+            if not body:
+                continue
+        body = render(body, parameters)
+        if name == "$sort" and isinstance(body, list):
+            body = _ordered_sort(body)
+        pipeline.append({name: body})
+    return pipeline
+
+
+def drop_unset_clauses(match: Mapping[str, Any], given: set[str]) -> dict[str, Any]:
+    """Remove the clauses of a `$match` whose templates use variables not in `given`.
+
+    An operator (`{"$gte": "{{ lo }}"}`) is removed alone when its siblings are set; a field
+    left with no operator is removed. An item of `$and`/`$or`/`$nor` emptied by the removal
+    is dropped rather than kept as `{}` (which would match everything), and a list emptied
+    that way is removed with its key. A clause whose variable is given as None is kept: it
+    asks for null, which also matches documents missing the field.
+    """
+    kept: dict[str, Any] = {}
+    for key, value in match.items():
+        if _needs_missing(key, given):
+            continue
+        if key in _LOGICAL and isinstance(value, list):
+            items = _drop_unset_items(value, given)
+            if items or not value:
+                kept[key] = items
+        elif _is_operator_document(value):
+            operators = {op: arg for op, arg in value.items() if not _needs_missing(arg, given)}
+            if operators:
+                kept[key] = operators
+        elif not _needs_missing(value, given):
+            kept[key] = value
+    return kept
+
+
+def merge_permissions(
+    pipeline: list[dict[str, Any]], permission_match: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Merge a permission `$match` into the pipeline's leading `$match`, or prepend it."""
+    if not permission_match:
+        return pipeline
+    if pipeline and "$match" in pipeline[0]:
+        first = pipeline[0]["$match"]
+        merged = {"$and": [first, dict(permission_match)]} if first else dict(permission_match)
+        return [{"$match": merged}, *pipeline[1:]]
+    return [{"$match": dict(permission_match)}, *pipeline]
+
+
+def page_stages(offset: int, limit: int | None) -> list[dict[str, Any]]:
+    """Return the `$skip` and `$limit` stages of a page (none for the whole result)."""
+    stages: list[dict[str, Any]] = []
+    if offset:
+        stages.append({"$skip": offset})
+    if limit is not None:
+        # `$limit` must be positive; a page of 0 rows is asked as 1 row and trimmed by the core.
+        stages.append({"$limit": max(limit, 1)})
+    return stages
+
+
+def _drop_unset_items(items: list[Any], given: set[str]) -> list[Any]:
+    kept = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            kept.append(item)
+            continue
+        remaining = drop_unset_clauses(item, given)
+        if remaining or not item:
+            kept.append(remaining)
+    return kept
+
+
+def _is_operator_document(value: Any) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and bool(value)
+        and all(isinstance(key, str) and key.startswith("$") for key in value)
+    )
+
+
+def _needs_missing(value: Any, given: set[str]) -> bool:
+    return bool(_variables(value) - given - _JINJA_GLOBALS)
+
+
+def _variables(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return template_variables(value) if has_template(value) else set()
+    if isinstance(value, Mapping):
+        found: set[str] = set()
+        for key, item in value.items():
+            found |= _variables(key) | _variables(item)
+        return found
+    if isinstance(value, list | tuple):
+        return set().union(*(_variables(item) for item in value)) if value else set()
+    return set()
+
+
+def _ordered_sort(keys: list[Any]) -> dict[str, Any]:
+    ordered: dict[str, Any] = {}
+    for item in keys:
+        if not isinstance(item, Mapping) or len(item) != 1:
+            raise InvalidDataSourceError(
+                f"A $sort given as a list holds {item!r}: write one single-key document per "
+                'field, such as [{"year": -1}, {"name": 1}].'
+            )
+        ordered.update(item)
+    return ordered
