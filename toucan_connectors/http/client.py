@@ -1,0 +1,255 @@
+"""One HTTP session per connector: timeouts, retries with backoff, and errors that say where."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+import tenacity
+from requests.auth import AuthBase
+
+from toucan_connectors.errors import ConnectionFailedError, ProviderError
+from toucan_connectors.retry import RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "RETRIED_STATUSES",
+    "HttpClient",
+    "HttpRequest",
+    "HttpStatusError",
+    "NoAuth",
+    "parse_retry_after",
+    "redact_url",
+]
+
+RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+"""Statuses worth another try: the server is busy or failed, the request itself may be fine."""
+
+_BODY_EXCERPT = 200
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One request to send: method, URL and what goes with it."""
+
+    method: str
+    url: str
+    params: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+    data: Any = None
+
+    def with_values(
+        self, location: Literal["params", "json"], values: Mapping[str, Any]
+    ) -> HttpRequest:
+        """Return a copy with `values` merged into the query string or into the JSON body."""
+        if location == "json":
+            body = dict(self.json or {})
+            body.update(values)
+            return replace(self, json=body)
+        return replace(self, params={**self.params, **values})
+
+
+class NoAuth(AuthBase):
+    """Sends a request without any credentials, overriding the session's auth."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Return `request` unchanged."""
+        return request
+
+
+class HttpStatusError(ProviderError):
+    """The server answered with an error status that is not worth retrying, or kept failing."""
+
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class _RetryableStatus(Exception):
+    """Internal: a response whose status is worth retrying."""
+
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+_TRANSIENT = (requests.ConnectionError, requests.Timeout, _RetryableStatus)
+
+
+def redact_url(url: str) -> str:
+    """Return `url` without its query string, fragment and user info, safe for logs and errors."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class HttpClient:
+    """A `requests.Session` with a timeout on every request and retries on transient failures.
+
+    Connection errors, timeouts, 429 and 5xx are retried with exponential backoff and jitter, or
+    after the `Retry-After` the server asked for, until `retry_policy` runs out of attempts or
+    of total time. Other 4xx raise `HttpStatusError` at once. Nothing secret is ever logged: only
+    the method, host and path.
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        timeout: float = 30.0,
+        retry_policy: RetryPolicy | None = None,
+        auth: AuthBase | None = None,
+        cert: str | tuple[str, str] | None = None,
+        verify: bool = True,
+        proxies: Mapping[str, str] | None = None,
+    ) -> None:
+        self.provider = provider
+        self.timeout = timeout
+        self.retry_policy = retry_policy
+        self.session = requests.Session()
+        self.session.auth = auth
+        self.session.cert = cert
+        self.session.verify = verify
+        if proxies:
+            self.session.proxies.update(proxies)
+
+    def send(self, request: HttpRequest, *, auth: AuthBase | None = None) -> requests.Response:
+        """Send `request`, retrying transient failures; return a response with a 2xx/3xx status.
+
+        Raises:
+            ConnectionFailedError: the server could not be reached or did not answer in time.
+            HttpStatusError: the server answered with an error status.
+        """
+        where = f"{request.method} {redact_url(request.url)}"
+        retrying = tenacity.Retrying(
+            stop=self._stop(),
+            wait=self._wait,
+            retry=tenacity.retry_if_exception_type(_TRANSIENT),
+            before_sleep=lambda state: _log_retry(state, where),
+            sleep=lambda seconds: _sleep(seconds),
+            reraise=True,
+        )
+        try:
+            return retrying(self._send_once, request, auth)
+        except _RetryableStatus as exc:
+            raise self._status_error(exc.response, gave_up=True) from None
+        except requests.Timeout as exc:
+            raise ConnectionFailedError(
+                f"{self.provider}: {where} got no answer within {self.timeout:g}s: check that "
+                "the server is up, or raise the connector's timeout."
+            ) from exc
+        except requests.ConnectionError as exc:
+            raise ConnectionFailedError(
+                f"{self.provider}: {where} could not connect ({type(exc).__name__}): check the "
+                "base route, the network and the proxies."
+            ) from exc
+
+    def probe(self, url: str, *, auth: AuthBase | None = None) -> requests.Response:
+        """Send one GET without retries and return the response whatever its status.
+
+        Raises:
+            ConnectionFailedError: the server could not be reached or did not answer in time.
+        """
+        try:
+            return self.session.get(url, auth=auth, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise ConnectionFailedError(
+                f"{self.provider}: GET {redact_url(url)} failed ({type(exc).__name__}): check "
+                "the base route, the network and the proxies."
+            ) from exc
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.session.close()
+
+    def _send_once(self, request: HttpRequest, auth: AuthBase | None) -> requests.Response:
+        logger.debug("%s %s", request.method, redact_url(request.url))
+        response = self.session.request(
+            request.method,
+            request.url,
+            params=request.params or None,
+            headers=request.headers or None,
+            json=request.json,
+            data=request.data,
+            auth=auth,
+            timeout=self.timeout,
+        )
+        if response.status_code in RETRIED_STATUSES:
+            raise _RetryableStatus(response)
+        if response.status_code >= 400:
+            raise self._status_error(response, gave_up=False)
+        return response
+
+    def _stop(self) -> tenacity.stop.stop_base:
+        policy = self.retry_policy
+        if policy is None:
+            return tenacity.stop_after_attempt(1)
+        stop: tenacity.stop.stop_base = tenacity.stop_after_attempt(policy.max_attempts)
+        if policy.max_delay is not None:
+            stop = stop | tenacity.stop_before_delay(policy.max_delay)
+        return stop
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _RetryableStatus):
+            retry_after = parse_retry_after(error.response.headers.get("Retry-After"))
+            if retry_after is not None:
+                return retry_after
+        policy = self.retry_policy or RetryPolicy()
+        backoff = tenacity.wait_exponential(multiplier=policy.wait_time, max=policy.max_wait)
+        jitter = tenacity.wait_random(0, policy.jitter)
+        return float(backoff(state) + jitter(state))
+
+    def _status_error(self, response: requests.Response, *, gave_up: bool) -> HttpStatusError:
+        where = f"{response.request.method} {redact_url(response.url)}"
+        body = " ".join(response.text[:_BODY_EXCERPT].split())
+        advice = (
+            "the server kept failing; try again later"
+            if gave_up
+            else "check the URL, the parameters and the credentials"
+        )
+        return HttpStatusError(
+            f"{self.provider}: {where} answered {response.status_code} {response.reason}: "
+            f"{body!r}; {advice}.",
+            response.status_code,
+        )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Return the seconds a `Retry-After` header asks to wait (a number or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(moment.timestamp() - time.time(), 0.0)
+
+
+def _sleep(seconds: float) -> None:
+    # A module-level function so that tests can record the waits instead of sleeping.
+    time.sleep(seconds)
+
+
+def _log_retry(state: tenacity.RetryCallState, where: str) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    reason = f"status {error.response.status_code}" if isinstance(error, _RetryableStatus) else ""
+    logger.warning(
+        "%s failed (%s); retrying in %.2fs, attempt %d",
+        where,
+        reason or type(error).__name__,
+        state.upcoming_sleep,
+        state.attempt_number + 1,
+    )
