@@ -27,3 +27,18 @@ bench:
 	set -e; for script in benchmarks/bench_*.py; do \
 		echo "== $$script"; $(PYTHON) $$script; \
 	done
+
+# The main job from a fresh clone: query the bundled SQLite sample with a templated parameter
+# (min_rain) and a permission (rows since a date), printed as a table.
+demo:
+	$(PIP) install --quiet -e ".[sqlite,cli]"
+	$(PYTHON) -m toucan_connectors.cli query examples/demo.yaml rainy_days \
+		--param min_rain=20 --param since=2015-01-01 \
+		--permissions '{"column": "date", "operator": "ge", "value": "{{ since }}"}'
+
+doc:
+	$(PYTHON) doc/generate.py --all
+
+new_connector:
+	@test -n "$(type)" || { echo "usage: make new_connector type=MyType" >&2; exit 2; }
+	$(PYTHON) scripts/new_connector.py $(type)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from setuptools import find_packages, setup
 
 SQLALCHEMY = "sqlalchemy>=2.0,<3"
+SQLGLOT = "sqlglot>=30"
 
 EXTRAS: dict[str, list[str]] = {
-    "postgres": [SQLALCHEMY, "psycopg2-binary>=2.9"],
-    "redshift": [SQLALCHEMY, "psycopg2-binary>=2.9"],
-    "mysql": [SQLALCHEMY, "PyMySQL>=1.1"],
-    "sqlite": [SQLALCHEMY],
+    "postgres": [SQLALCHEMY, SQLGLOT, "psycopg2-binary>=2.9"],
+    "redshift": [SQLALCHEMY, SQLGLOT, "psycopg2-binary>=2.9", "boto3>=1.28"],
+    "mysql": [SQLALCHEMY, SQLGLOT, "PyMySQL>=1.1"],
+    "sqlite": [SQLALCHEMY, SQLGLOT],
     "mongo": ["pymongo>=4.6"],
     "http_api": ["jq>=1.6", "xmltodict>=0.13"],
     "cli": ["typer>=0.12", "rich>=13", "PyYAML>=6"],

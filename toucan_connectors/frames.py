@@ -13,8 +13,14 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Sequence
+from typing import Any, Literal
 
 import pandas as pd
+
+from toucan_connectors.dependencies import import_optional
+from toucan_connectors.errors import UnsupportedFeatureError
+
+ReturnType = Literal["pandas", "arrow", "polars"]
 
 
 def unique_column_names(names: Iterable[object]) -> list[str]:
@@ -71,3 +77,28 @@ def _holds_aware_datetimes(values: Sequence[object] | pd.Series) -> bool:
     return bool(present) and all(
         isinstance(value, datetime.datetime) and value.tzinfo is not None for value in present
     )
+
+
+def convert_frame(df: pd.DataFrame, return_type: ReturnType, connector: str) -> Any:
+    """Return `df` as a pandas DataFrame, a pyarrow Table or a polars DataFrame.
+
+    Raises:
+        MissingDependencyError: pyarrow (the `fast` extra) or polars is not installed.
+        UnsupportedFeatureError: a column holds values Arrow cannot type (mixed objects).
+    """
+    if return_type == "pandas":
+        return df
+    if return_type not in ("arrow", "polars"):
+        raise ValueError(f'return_type must be "pandas", "arrow" or "polars", not {return_type!r}')
+    pa = import_optional("pyarrow", connector=connector, extra="fast")
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+        raise UnsupportedFeatureError(
+            f'The "{connector}" connector cannot return this result as Arrow ({exc}): '
+            'use return_type="pandas"; see doc/fast_path.md.'
+        ) from exc
+    if return_type == "arrow":
+        return table
+    polars = import_optional("polars", connector=connector, extra="polars")
+    return polars.from_arrow(table)

@@ -28,7 +28,7 @@ from typing_extensions import Self
 
 from toucan_connectors.discovery import ColumnInfo, DiscoverableConnector, TableInfo
 from toucan_connectors.errors import InvalidConfigurationError, UnsupportedFeatureError
-from toucan_connectors.frames import normalize_frame
+from toucan_connectors.frames import ReturnType, convert_frame, normalize_frame
 from toucan_connectors.permissions.pandas_filter import apply_permissions
 from toucan_connectors.retry import RetryPolicy
 from toucan_connectors.secrets import fingerprint_secrets, reveal_secrets
@@ -162,11 +162,22 @@ class ToucanConnector(BaseModel):
             df = df.iloc[offset : None if limit is None else offset + limit]
         return RetrievedPage(df, total_rows, permission_filtering_time=filtering_time)
 
-    def get_df(self, data_source: Any, permissions: Permissions | None = None) -> pd.DataFrame:
-        """Render, retrieve, filter by permissions and normalise the data source's result."""
+    def get_df(
+        self,
+        data_source: Any,
+        permissions: Permissions | None = None,
+        return_type: ReturnType = "pandas",
+    ) -> Any:
+        """Render, retrieve, filter by permissions and normalise the data source's result.
+
+        `return_type` "arrow" gives a pyarrow Table and "polars" a polars DataFrame, converted
+        from the normalised pandas frame (they need the `fast` and `polars` extras).
+        """
         rendered = data_source.rendered()
         page = self._call_with_retry(rendered, permissions, 0, None, False)
-        return normalize_frame(page.df)
+        return convert_frame(
+            normalize_frame(page.df), return_type, self.type or type(self).__name__
+        )
 
     def get_slice(
         self,

@@ -1,0 +1,213 @@
+"""The commands of `toucan-connectors`, with their exact output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from cli_support import Cli, TinyConnector, TinyDataSource
+
+from toucan_connectors.cli import main as cli_main
+
+pytestmark = pytest.mark.usefixtures("tiny_registry")
+
+
+def test_list_shows_every_entry_with_its_extra(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli_main, "describe_extra", lambda extra: {"tiny": "yes"}.get(extra, "no"))
+
+    result = cli("list")
+
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "type     label          extra    installed\n"
+        "──────────────────────────────────────────\n"
+        "Broken   Broken         broken   no\n"
+        "Plain    Plain cities   plain    no\n"
+        "Tiny     Tiny cities    tiny     yes\n",
+    )
+
+
+def test_schema_prints_connector_and_data_source_schemas(cli: Cli) -> None:
+    result = cli("schema", "Tiny")
+
+    assert json.loads(result.stdout) == {
+        "connector": TinyConnector.model_json_schema(),
+        "data_source": TinyDataSource.model_json_schema(),
+    }
+
+
+def test_schema_names_the_data_source_fields(cli: Cli) -> None:
+    result = cli("schema", "Tiny")
+
+    properties = json.loads(result.stdout)["data_source"]["properties"]
+    assert properties["country"] == {
+        "anyOf": [{"type": "string"}, {"type": "null"}],
+        "default": None,
+        "description": "Keep only this country.",
+        "title": "Country",
+    }
+
+
+def test_status_prints_each_check(cli: Cli, config_file: Path) -> None:
+    result = cli("status", config_file, "cities")
+
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "check           result\n"
+        "──────────────────────\n"
+        "Host resolved   ok\n"
+        "Port opened     ok\n"
+        "Connector is reachable.\n",
+    )
+
+
+def test_failed_status_exits_1_with_the_reason(cli: Cli, config_file: Path) -> None:
+    result = cli("status", config_file, "down")
+
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1,
+        "check           result\n"
+        "──────────────────────\n"
+        "Host resolved   ok\n"
+        "Port opened     failed\n",
+        "Error: Port 1 on down is not open: check the port.\n",
+    )
+
+
+def test_status_without_checks_says_so(cli: Cli, config_file: Path) -> None:
+    result = cli("status", config_file, "plain")
+
+    assert (result.exit_code, result.stdout) == (0, "This connector has no status checks.\n")
+
+
+def test_query_prints_a_table_with_templated_parameter(cli: Cli, config_file: Path) -> None:
+    result = cli("query", config_file, "french_cities")
+
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        "city    country   pop       area    since\n"
+        "──────────────────────────────────────────────\n"
+        "Paris   FR        2102650   105.4   2024-01-01\n"
+        "Lyon    FR        522250    47.87   2024-02-15\n"
+        "2 rows\n",
+        "",
+    )
+
+
+def test_query_param_overrides_the_config(cli: Cli, config_file: Path) -> None:
+    result = cli("query", config_file, "french_cities", "--param", "country=BE", "-f", "csv")
+
+    assert result.stdout == "city,country,pop,area,since\nGhent,BE,265086,,\n"
+
+
+def test_query_applies_permissions(cli: Cli, config_file: Path) -> None:
+    permissions = '{"column": "pop", "operator": "ge", "value": "{{ floor }}"}'
+
+    result = cli(
+        "query", config_file, "all_cities", "-p", "floor=500000", "--permissions", permissions,
+        "--format", "csv",
+    )  # fmt: skip
+
+    assert result.stdout == (
+        "city,country,pop,area,since\n"
+        "Paris,FR,2102650,105.4,2024-01-01\n"
+        "Lyon,FR,522250,47.87,2024-02-15\n"
+    )
+
+
+def test_query_slice_shows_its_place_in_the_result(cli: Cli, config_file: Path) -> None:
+    result = cli("query", config_file, "all_cities", "--offset", "1", "--limit", "2")
+
+    assert result.stdout == (
+        "city    country   pop      area    since\n"
+        "─────────────────────────────────────────────\n"
+        "Lyon    FR        522250   47.87   2024-02-15\n"
+        "Ghent   BE        265086   null    null\n"
+        "rows 2-3 of 3\n"
+    )
+
+
+def test_query_prints_json_records(cli: Cli, config_file: Path) -> None:
+    result = cli("query", config_file, "all_cities", "--limit", "1", "--format", "json")
+
+    assert result.stdout == (
+        '[{"city":"Paris","country":"FR","pop":2102650,"area":105.4,'
+        '"since":"2024-01-01T00:00:00.000"}]\n'
+    )
+
+
+@pytest.mark.parametrize("suffix", ["csv", "json", "parquet"])
+def test_query_output_format_follows_the_suffix(
+    cli: Cli, config_file: Path, tmp_path: Path, suffix: str
+) -> None:
+    target = tmp_path / f"cities.{suffix}"
+
+    result = cli("query", config_file, "all_cities", "--output", target)
+
+    read = {"csv": pd.read_csv, "json": pd.read_json, "parquet": pd.read_parquet}[suffix]
+    assert (result.exit_code, result.stderr, read(target)["city"].tolist()) == (
+        0,
+        f"Wrote 3 rows to {target}\n",
+        ["Paris", "Lyon", "Ghent"],
+    )
+
+
+def test_describe_lists_columns_and_types(cli: Cli, config_file: Path) -> None:
+    result = cli("describe", config_file, "all_cities")
+
+    assert result.stdout == (
+        "column    type\n"
+        "────────────────────────\n"
+        "city      str\n"
+        "country   str\n"
+        "pop       int64\n"
+        "area      float64\n"
+        "since     datetime64[us]\n"
+    )
+
+
+def test_discover_lists_tables(cli: Cli, config_file: Path) -> None:
+    result = cli("discover", config_file, "cities", "--table", "cities")
+
+    assert result.stdout == (
+        "database   schema   name     type    columns\n"
+        "──────────────────────────────────────────────\n"
+        "main       null     cities   table   city TEXT\n"
+    )
+
+
+def test_discover_prints_json(cli: Cli, config_file: Path) -> None:
+    result = cli("discover", config_file, "cities", "--no-columns", "--table", "big", "-f", "json")
+
+    assert json.loads(result.stdout) == [
+        {"database": "main", "schema": None, "type": "view", "name": "big", "columns": []}
+    ]
+
+
+def test_environment_variables_fill_the_config(cli: Cli, config_file: Path) -> None:
+    result = cli("status", config_file, "cities", env={"TINY_HOST": "down"})
+
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: Port 1 on down is not open: check the port.\n",
+    )
+
+
+def test_progress_is_reported_on_a_terminal(
+    cli: Cli, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_main, "stderr_is_terminal", lambda: True)
+
+    result = cli("query", config_file, "all_cities", "-f", "csv")
+
+    assert result.stderr.splitlines()[-1].startswith("Fetched 3 rows in ")
+
+
+def test_debug_logs_the_retrieval(cli: Cli, config_file: Path) -> None:
+    result = cli("--debug", "query", config_file, "all_cities", "-f", "csv")
+
+    assert "INFO toucan_connectors.toucan_connector: Data source 'all_cities' returned 3 rows" in (
+        result.stderr
+    )

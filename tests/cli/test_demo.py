@@ -1,0 +1,72 @@
+"""The demo of `make demo`, through the real SQLite connector and the bundled sample database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cli_support import Cli
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "examples" / "demo.yaml"
+PERMISSION = '{"column": "date", "operator": "ge", "value": "{{ since }}"}'
+
+
+def test_demo_query_with_parameter_and_permission(cli: Cli) -> None:
+    result = cli(
+        "query", DEMO, "rainy_days", "--param", "min_rain=30", "--param", "since=2015-06-01",
+        "--permissions", PERMISSION,
+    )  # fmt: skip
+
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "date         weather   precipitation   temp_max   temp_min\n"
+        "──────────────────────────────────────────────────────────\n"
+        "2015-12-08   fog       54.1            15.6       10.0\n"
+        "2015-11-14   fog       47.2            9.4        6.1\n"
+        "2015-11-13   fog       33.5            13.3       9.4\n"
+        "2015-10-31   fog       33.0            15.6       11.7\n"
+        "2015-08-29   fog       32.5            22.2       13.3\n"
+        "2015-08-14   rain      30.5            18.3       15.0\n"
+        "6 rows\n",
+    )
+
+
+def test_demo_connector_status(cli: Cli) -> None:
+    result = cli("status", DEMO, "sample")
+
+    assert result.stdout == (
+        "check                result\n"
+        "───────────────────────────\n"
+        "File exists          ok\n"
+        "File opened          ok\n"
+        "File is a database   ok\n"
+        "Connector is reachable.\n"
+    )
+
+
+def test_sample_tables_are_discovered(cli: Cli) -> None:
+    result = cli("discover", DEMO, "sample", "--no-columns")
+
+    assert result.stdout == (
+        "database   schema   name              type    columns\n"
+        "─────────────────────────────────────────────────────\n"
+        "main       null     airports          table\n"
+        "main       null     cars              table\n"
+        "main       null     monthly_weather   view\n"
+        "main       null     seattle_weather   table\n"
+    )
+
+
+def test_sample_table_last_page_is_short(cli: Cli) -> None:
+    result = cli("query", DEMO, "cars", "--offset", "400", "--limit", "10", "-f", "csv")
+
+    assert result.stdout == (
+        "id,name,miles_per_gallon,cylinders,displacement,horsepower,weight_in_lbs,acceleration,"
+        "year,origin\n"
+        "401,chevrolet camaro,27.0,4,151.0,90.0,2950,17.3,1982-01-01,USA\n"
+        "402,ford mustang gl,27.0,4,140.0,86.0,2790,15.6,1982-01-01,USA\n"
+        "403,vw pickup,44.0,4,97.0,52.0,2130,24.6,1982-01-01,Europe\n"
+        "404,dodge rampage,32.0,4,135.0,84.0,2295,11.6,1982-01-01,USA\n"
+        "405,ford ranger,28.0,4,120.0,79.0,2625,18.6,1982-01-01,USA\n"
+        "406,chevy s-10,31.0,4,119.0,82.0,2720,19.4,1982-01-01,USA\n"
+    )

@@ -1,0 +1,299 @@
+"""Every bad input ends in one line on stderr and the right exit code, without a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cli_support import Cli
+
+pytestmark = pytest.mark.usefixtures("tiny_registry")
+
+
+def run_with_config(cli: Cli, tmp_path: Path, name: str, text: str, *args: str):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return cli(*[arg.replace("CONFIG", str(path)) for arg in args]), path
+
+
+def test_missing_file(cli: Cli, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+
+    result = cli("query", missing, "x")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f'Error: Config file "{missing}" does not exist.\n',
+    )
+
+
+def test_unknown_data_source(cli: Cli, config_file: Path) -> None:
+    result = cli("query", config_file, "nope")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f'Error: No data source with domain "nope" in {config_file}: '
+        "use one of french_cities, all_cities, plain_cities.\n",
+    )
+
+
+def test_unknown_connector(cli: Cli, config_file: Path) -> None:
+    result = cli("status", config_file, "nope")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f'Error: No connector named "nope" in {config_file}: use one of cities, down, plain.\n',
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        pytest.param(
+            "bad.yaml",
+            "connectors:\n  - name: [unclosed\n",
+            " is not valid YAML (line 3, column 1): expected ',' or ']', but got '<stream end>'.",
+            id="yaml",
+        ),
+        pytest.param(
+            "bad.json",
+            '{"connectors": [}',
+            " is not valid JSON (line 1, column 17): Expecting value.",
+            id="json",
+        ),
+        pytest.param(
+            "list.yaml",
+            "- a\n- b\n",
+            ' must hold a mapping with "connectors" and "data_sources" lists.',
+            id="not-a-mapping",
+        ),
+        pytest.param(
+            "scalar.yaml",
+            "connectors: 3\n",
+            ': "connectors" must be a list of mappings.',
+            id="connectors-not-a-list",
+        ),
+    ],
+)
+def test_malformed_config(cli: Cli, tmp_path: Path, name: str, text: str, message: str) -> None:
+    result, path = run_with_config(cli, tmp_path, name, text, "status", "CONFIG", "x")
+
+    assert (result.exit_code, result.stderr) == (2, f'Error: Config file "{path}"{message}\n')
+
+
+def test_invalid_connector_field(cli: Cli, tmp_path: Path) -> None:
+    text = "connectors:\n  - name: c\n    type: Tiny\n    hots: x\n"
+
+    result, path = run_with_config(cli, tmp_path, "c.yaml", text, "status", "CONFIG", "c")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f'Error: Connector "c" (Tiny) in {path} is invalid: host: Field required; '
+        "hots: Extra inputs are not permitted.\n",
+    )
+
+
+def test_invalid_data_source_field(cli: Cli, tmp_path: Path) -> None:
+    text = (
+        "connectors:\n  - {name: c, type: Tiny, host: h}\n"
+        "data_sources:\n  - {domain: d, name: c, behaviour: [1]}\n"
+    )
+
+    result, path = run_with_config(cli, tmp_path, "c.yaml", text, "query", "CONFIG", "d")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f'Error: Data source "d" in {path} is invalid: behaviour: Input should be a valid '
+        "string.\n",
+    )
+
+
+def test_unknown_type(cli: Cli, tmp_path: Path) -> None:
+    text = "connectors:\n  - {name: c, type: Nope}\n"
+
+    result, _ = run_with_config(cli, tmp_path, "c.yaml", text, "status", "CONFIG", "c")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        'Error: Unknown connector type "Nope": use one of Broken, Plain, Tiny.\n',
+    )
+
+
+def test_unknown_type_in_schema(cli: Cli) -> None:
+    result = cli("schema", "Nope")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        'Error: Unknown connector type "Nope": use one of Broken, Plain, Tiny.\n',
+    )
+
+
+def test_missing_type(cli: Cli, tmp_path: Path) -> None:
+    text = "connectors:\n  - {name: c}\n"
+
+    result, path = run_with_config(cli, tmp_path, "c.yaml", text, "status", "CONFIG", "c")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f'Error: Connector "c" in {path} has no "type": set it to a type key listed by '
+        "`toucan-connectors list`.\n",
+    )
+
+
+def test_missing_extra_of_a_connector_module(cli: Cli) -> None:
+    result = cli("schema", "Broken")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        'Error: The "Broken" connector needs the "toucan_connectors.cli_test_not_written" '
+        'package; install it with `pip install "toucan-connectors[broken]"`.\n',
+    )
+
+
+def test_missing_driver_at_query_time(cli: Cli, tmp_path: Path) -> None:
+    text = (
+        "connectors:\n  - {name: c, type: Tiny, host: h}\n"
+        "data_sources:\n  - {domain: d, name: c, behaviour: needs-driver}\n"
+    )
+
+    result, _ = run_with_config(cli, tmp_path, "c.yaml", text, "query", "CONFIG", "d")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        'Error: The "Tiny" connector needs the "tiny_missing_driver" package; '
+        'install it with `pip install "toucan-connectors[tiny]"`.\n',
+    )
+
+
+def test_unset_environment_variable(cli: Cli, tmp_path: Path) -> None:
+    text = "connectors:\n  - {name: c, type: Tiny, host: h, password: '${TINY_SECRET}'}\n"
+
+    result, path = run_with_config(cli, tmp_path, "c.yaml", text, "status", "CONFIG", "c")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f'Error: Config file "{path}" uses the environment variable "TINY_SECRET" (at '
+        "connectors[0].password), which is not set: export TINY_SECRET or write "
+        "${TINY_SECRET:-default}.\n",
+    )
+
+
+def test_template_variable_not_given(cli: Cli, tmp_path: Path) -> None:
+    text = (
+        "connectors:\n  - {name: c, type: Tiny, host: h}\n"
+        "data_sources:\n  - {domain: d, name: c, country: '{{ region }}'}\n"
+    )
+
+    result, _ = run_with_config(cli, tmp_path, "c.yaml", text, "query", "CONFIG", "d")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        'Error: Template \'{{ region }}\' uses "region", which is not defined: add "region" '
+        'to the data source\'s "parameters".\n',
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ["--param", "country"],
+            '--param "country" is not NAME=VALUE: write it as --param year=2015.',
+            id="param-without-equals",
+        ),
+        pytest.param(
+            ["--permissions", "[1]"],
+            '--permissions must be a JSON object, e.g. {"column": "a", "operator": "eq", '
+            '"value": 1}.',
+            id="permissions-not-an-object",
+        ),
+        pytest.param(
+            ["--permissions", '{"column": "pop", "operator": "near", "value": 1}'],
+            "Invalid permission {'column': 'pop', 'operator': 'near', 'value': 1}: operator "
+            '"near" is not one of eq, ne, lt, le, gt, ge, in, nin, matches, notmatches, isnull, '
+            "notnull.",
+            id="unknown-operator",
+        ),
+        pytest.param(
+            ["--format", "parquet"],
+            "Parquet is binary and cannot go to the terminal: add --output PATH.",
+            id="parquet-to-terminal",
+        ),
+    ],
+)
+def test_bad_query_option(cli: Cli, config_file: Path, args: list[str], message: str) -> None:
+    result = cli("query", config_file, "all_cities", *args)
+
+    assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")
+
+
+def test_table_to_a_file_is_refused(cli: Cli, config_file: Path, tmp_path: Path) -> None:
+    target = tmp_path / "cities.txt"
+
+    result = cli("query", config_file, "all_cities", "--output", target)
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f'Error: Cannot write a table to "{target}": give --format csv, json or parquet (or a '
+        "file name ending in one of them).\n",
+    )
+
+
+def test_discover_on_a_connector_without_it(cli: Cli, config_file: Path) -> None:
+    result = cli("discover", config_file, "plain")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        'Error: The "Plain" connector cannot list its tables: see the Limitations section of '
+        "its doc page.\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "message"),
+    [
+        pytest.param(
+            "provider-error",
+            'Tiny answered "no such table cities": check the table name.',
+            id="provider-error",
+        ),
+        pytest.param(
+            "connection-error", "Cannot reach h: check that it is running.", id="connection-error"
+        ),
+        pytest.param(
+            "crash",
+            "RuntimeError: driver exploded with a second line (rerun with --debug for the "
+            "traceback)",
+            id="unexpected",
+        ),
+    ],
+)
+def test_provider_failure_exits_1(cli: Cli, tmp_path: Path, behaviour: str, message: str) -> None:
+    text = (
+        "connectors:\n  - {name: c, type: Tiny, host: h}\n"
+        f"data_sources:\n  - {{domain: d, name: c, behaviour: {behaviour}}}\n"
+    )
+
+    result, _ = run_with_config(cli, tmp_path, "c.yaml", text, "query", "CONFIG", "d")
+
+    assert (result.exit_code, result.stderr) == (1, f"Error: {message}\n")
+
+
+def test_debug_shows_the_traceback(cli: Cli, tmp_path: Path) -> None:
+    text = (
+        "connectors:\n  - {name: c, type: Tiny, host: h}\n"
+        "data_sources:\n  - {domain: d, name: c, behaviour: crash}\n"
+    )
+
+    result, _ = run_with_config(cli, tmp_path, "c.yaml", text, "--debug", "query", "CONFIG", "d")
+
+    assert (result.exit_code, result.stderr.startswith("Traceback (most recent call last):")) == (
+        1,
+        True,
+    )
+
+
+def test_missing_argument_is_a_usage_error(cli: Cli) -> None:
+    result = cli("query")
+
+    assert (result.exit_code, "Missing argument 'CONFIG'." in result.stderr) == (2, True)

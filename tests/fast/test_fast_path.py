@@ -1,0 +1,242 @@
+"""The Arrow fast path gives exactly the standard path's frames, streams, and shares safely."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from tests.fast.conftest import WIDE_UUID, source
+from toucan_connectors.postgres import PostgresConnector
+from toucan_connectors.sql import arrow_reader
+
+GAVE_UP = "The fast path gave up"
+
+# Each expression is read as three rows, the second one NULL.
+TYPE_SUITE = {
+    "smallint": "(g * 7)::smallint",
+    "integer": "(g * 100000)::integer",
+    "bigint": "9007199254740993::bigint + g",
+    "numeric-10-2": "(g * 1.25)::numeric(10,2)",
+    "numeric-unbounded": "(g / 3.0)::numeric",
+    "numeric-20-0": "305184080441754059::numeric(20,0) + g",
+    "numeric-18-4": "(g * 12345678901.2345)::numeric(18,4)",
+    "real": "(g * 1.1)::real",
+    "double": "(g * 1.1)::double precision",
+    "boolean": "g > 1",
+    "text": "repeat('é', g)",
+    "varchar": "('v' || g)::varchar(5)",
+    "char": "('c' || g)::char(4)",
+    "uuid": f"'{WIDE_UUID}'::uuid",
+    "date": "date '2024-02-28' + g",
+    "date-infinity": "CASE WHEN g = 3 THEN 'infinity'::date ELSE date '2024-01-01' END",
+    "timestamp": "timestamp '2024-01-01 10:00:00.123456' + g * interval '1 hour'",
+    "timestamp-minus-infinity": "'-infinity'::timestamp",
+    "timestamptz": "timestamptz '2024-03-31 01:30:00+02' + g * interval '1 day'",
+    "interval": "g * interval '1 month 2 days 03:04:05.000006'",
+    "json": """('{"k": ' || g || ', "l": [1, "x"]}')::json""",
+    "jsonb": """('{"k": ' || g || '}')::jsonb""",
+    "text-array": "ARRAY['a', NULL, 'b' || g]",
+    "int-array": "ARRAY[g, g + 1]::int[]",
+    "empty-array": "'{}'::bigint[]",
+    "bytea": "decode('00ff0' || g, 'hex')",
+    "time": "time '10:30:00' + g * interval '1 minute'",
+}
+
+
+def _suite_query(expression: str) -> str:
+    return (
+        f"SELECT g AS id, CASE WHEN g = 2 THEN NULL ELSE {expression} END AS v "
+        "FROM generate_series(1, 3) AS g ORDER BY g"
+    )
+
+
+@pytest.mark.parametrize("expression", TYPE_SUITE.values(), ids=TYPE_SUITE.keys())
+def test_fast_path_frame_equals_standard_frame(
+    fast: PostgresConnector, standard: PostgresConnector, expression: str
+) -> None:
+    data_source = source(_suite_query(expression))
+    pd.testing.assert_frame_equal(fast.get_df(data_source), standard.get_df(data_source))
+
+
+@pytest.mark.parametrize("expression", TYPE_SUITE.values(), ids=TYPE_SUITE.keys())
+def test_fast_path_reads_type_without_falling_back(
+    fast: PostgresConnector, expression: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="toucan_connectors.sql.arrow_reader"):
+        fast.get_df(source(_suite_query(expression)))
+    assert [r.message for r in caplog.records if GAVE_UP in r.message] == []
+
+
+def test_fast_path_equals_standard_on_empty_result(
+    fast: PostgresConnector, standard: PostgresConnector
+) -> None:
+    query = "SELECT 1::bigint AS a, 1.5::numeric(10,2) AS b, 'x'::text AS c, now() AS d LIMIT 0"
+    data_source = source(query)
+    pd.testing.assert_frame_equal(fast.get_df(data_source), standard.get_df(data_source))
+
+
+def test_fast_path_equals_standard_with_bound_parameters(
+    fast: PostgresConnector, standard: PostgresConnector
+) -> None:
+    query = (
+        "SELECT g FROM generate_series(1, 10) AS g "
+        "WHERE g >= {{ low }} AND CAST(g AS text) IN {{ names }} ORDER BY g"
+    )
+    data_source = source(query, low=3, names=["2", "4", "9"])
+    pd.testing.assert_frame_equal(fast.get_df(data_source), standard.get_df(data_source))
+
+
+def test_fast_path_keeps_duplicate_and_unnamed_columns(fast: PostgresConnector) -> None:
+    df = fast.get_df(source("SELECT 1 AS a, 2 AS a, 3, 4"))
+    assert list(df.columns) == ["a", "a_1", "?column?", "?column?_1"]
+
+
+def test_c05_wide_types_on_both_paths(connector: PostgresConnector, wide_table: str) -> None:
+    df = connector.get_df(source(f"SELECT n, tags, u, j, iv, ts FROM {wide_table} ORDER BY k"))
+    expected = pd.DataFrame(
+        {
+            "n": [0.0, 1.0123, 10.08, 10005.0],
+            "tags": np.array([["a", "b"], [], None, None], dtype=object),
+            "u": pd.array([WIDE_UUID, None, None, None], dtype="str"),
+            "j": np.array([{"k": 1}, None, None, None], dtype=object),
+            "iv": pd.array(
+                [pd.Timedelta(days=1, hours=2), pd.NaT, pd.NaT, pd.NaT], dtype="timedelta64[us]"
+            ),
+            "ts": pd.array(
+                [datetime.datetime(2024, 1, 1), pd.NaT, pd.NaT, pd.NaT], dtype="datetime64[us]"
+            ),
+        }
+    )
+    pd.testing.assert_frame_equal(df, expected)
+
+
+def test_c05_sum_of_bigints_is_numeric(connector: PostgresConnector) -> None:
+    df = connector.get_df(source("SELECT sum(x) FROM (VALUES (1::bigint), (2::bigint)) AS t(x)"))
+    pd.testing.assert_frame_equal(df, pd.DataFrame({"sum": [3.0]}))
+
+
+def test_unsupported_type_falls_back_to_standard_path(
+    fast: PostgresConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="toucan_connectors.sql.arrow_reader"):
+        df = fast.get_df(source("SELECT '10.0.0.1'::inet AS ip"))
+    pd.testing.assert_frame_equal(df, pd.DataFrame({"ip": pd.array(["10.0.0.1"], dtype="str")}))
+    assert [r.message for r in caplog.records] == [
+        "The fast path gave up (column 'ip' has type 'inet'); using the standard path"
+    ]
+
+
+def test_failing_query_raises_the_standard_error(fast: PostgresConnector) -> None:
+    with pytest.raises(Exception, match="Fix the query"):
+        fast.get_df(source("SELECT no_such_column FROM generate_series(1, 2)"))
+
+
+def test_missing_driver_uses_standard_path(
+    fast: PostgresConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(arrow_reader, "has_fast_driver", lambda dialect: False)
+    fast.get_df(source("SELECT 1 AS a"))
+    assert fast._fast_readers == {}
+
+
+# Streaming ---------------------------------------------------------------------------------
+
+STREAM_QUERY = "SELECT g, (g * 0.5)::numeric(6,1) AS half FROM generate_series(1, 25) AS g"
+
+
+def test_iter_batches_yields_batches_of_the_asked_size(connector: PostgresConnector) -> None:
+    batches = list(connector.iter_batches(source(STREAM_QUERY + " ORDER BY g"), batch_size=10))
+    assert [len(batch) for batch in batches] == [10, 10, 5]
+
+
+def test_iter_batches_concatenate_to_get_df(connector: PostgresConnector) -> None:
+    data_source = source(STREAM_QUERY + " ORDER BY g")
+    batches = list(connector.iter_batches(data_source, batch_size=7))
+    pd.testing.assert_frame_equal(pd.concat(batches), connector.get_df(data_source))
+
+
+def test_iter_batches_of_empty_result_yields_one_typed_batch(connector: PostgresConnector) -> None:
+    batches = list(connector.iter_batches(source(STREAM_QUERY + " LIMIT 0"), batch_size=10))
+    expected = pd.DataFrame({"g": pd.array([], dtype="Int64"), "half": np.array([], "float64")})
+    pd.testing.assert_frame_equal(batches[0], expected)
+
+
+def test_iter_batches_as_arrow_yields_record_batches(connector: PostgresConnector) -> None:
+    batches = list(
+        connector.iter_batches(source(STREAM_QUERY + " ORDER BY g"), batch_size=20, as_arrow=True)
+    )
+    assert [(type(b), b.num_rows) for b in batches] == [(pa.RecordBatch, 20), (pa.RecordBatch, 5)]
+
+
+def test_iter_batches_applies_permissions(connector: PostgresConnector) -> None:
+    permissions = {"column": "g", "operator": "gt", "value": "22"}
+    batches = connector.iter_batches(
+        source(STREAM_QUERY + " ORDER BY g"), permissions=permissions, batch_size=2
+    )
+    expected = pd.DataFrame({"g": pd.array([23, 24, 25], dtype="Int64"), "half": [11.5, 12, 12.5]})
+    pd.testing.assert_frame_equal(pd.concat(list(batches)), expected)
+
+
+# Return types ------------------------------------------------------------------------------
+
+
+def test_get_df_returns_arrow_table(connector: PostgresConnector) -> None:
+    table = connector.get_df(source("SELECT 1::bigint AS a, 'x' AS b"), return_type="arrow")
+    assert table.to_pylist() == [{"a": 1, "b": "x"}]
+
+
+def test_get_df_returns_polars_frame(connector: PostgresConnector) -> None:
+    polars = pytest.importorskip("polars")
+    df = connector.get_df(source("SELECT 1::bigint AS a, 'x' AS b"), return_type="polars")
+    assert (type(df), df.to_dicts()) == (polars.DataFrame, [{"a": 1, "b": "x"}])
+
+
+# Threads -----------------------------------------------------------------------------------
+
+
+def test_threads_sharing_a_connector_get_their_own_results(fast: PostgresConnector) -> None:
+    results: dict[int, Any] = {}
+
+    def run(worker: int) -> None:
+        for round_ in range(10):
+            key = worker * 100 + round_
+            df = fast.get_df(source("SELECT CAST({{ key }} AS int) AS k", key=key))
+            results[key] = df["k"].tolist()
+
+    threads = [threading.Thread(target=run, args=(worker,)) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {w * 100 + r: [w * 100 + r] for w in range(8) for r in range(10)}
+
+
+def test_threads_reuse_pooled_connections(
+    fast: PostgresConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[int] = []
+    original = arrow_reader.ArrowReader._connect
+
+    def counting_connect(self: arrow_reader.ArrowReader) -> Any:
+        opened.append(1)
+        return original(self)
+
+    monkeypatch.setattr(arrow_reader.ArrowReader, "_connect", counting_connect)
+
+    def run() -> None:
+        for _ in range(10):
+            fast.get_df(source("SELECT 1 AS a"))
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(opened) <= 4

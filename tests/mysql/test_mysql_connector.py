@@ -1,0 +1,505 @@
+from __future__ import annotations
+
+import datetime
+import decimal
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+from pydantic import SecretStr
+
+from toucan_connectors.errors import ConnectionFailedError, InvalidDataSourceError
+from toucan_connectors.mysql import MySQLConnector, MySQLDataSource
+
+from .conftest import MYSQL_DATABASE, MYSQL_HOST, MYSQL_PORT, CreateTable
+
+CITY_ROWS = [("Paris", 2), ("Parma", 1), ("Lyon", 3), ("Lyon (2e)", 4), ("50% off", 0)]
+
+
+@pytest.fixture
+def connector() -> MySQLConnector:
+    return MySQLConnector(name="maria", host=MYSQL_HOST, port=MYSQL_PORT, user="root")
+
+
+def source(query: str | None = None, **fields: object) -> MySQLDataSource:
+    return MySQLDataSource(domain="d", name="maria", database=MYSQL_DATABASE, query=query, **fields)
+
+
+def names(values: list[str], column: str = "name") -> pd.DataFrame:
+    return pd.DataFrame({column: pd.array(values, dtype="str")})
+
+
+@pytest.fixture
+def city(create_table: CreateTable) -> str:
+    return create_table("city", "name text, pop int", CITY_ROWS)
+
+
+# C01: a literal % in SQL
+
+
+@pytest.mark.parametrize(
+    ("condition", "parameters", "expected"),
+    [
+        pytest.param("name LIKE 'Par%'", None, ["Paris", "Parma"], id="like-prefix"),
+        pytest.param(
+            "name LIKE 'Par%' AND pop > {{ min_pop }}",
+            {"min_pop": 0},
+            ["Paris", "Parma"],
+            id="like-and-jinja-parameter",
+        ),
+        pytest.param(
+            "name LIKE 'Par%' AND pop > %(min_pop)s",
+            {"min_pop": 0},
+            ["Paris", "Parma"],
+            id="like-and-pyformat-parameter",
+        ),
+        pytest.param("name LIKE '%(%'", None, ["Lyon (2e)"], id="like-parenthesis"),
+        pytest.param("name LIKE '% off'", None, ["50% off"], id="like-suffix"),
+    ],
+)
+def test_percent_literal_is_kept(
+    connector: MySQLConnector,
+    city: str,
+    condition: str,
+    parameters: dict[str, object] | None,
+    expected: list[str],
+) -> None:
+    query = f"SELECT name FROM {city} WHERE {condition} ORDER BY name"
+    df = connector.get_df(source(query, parameters=parameters))
+    assert_frame_equal(df, names(expected))
+
+
+def test_double_quoted_string_literal_is_text(connector: MySQLConnector, city: str) -> None:
+    df = connector.get_df(source(f'SELECT name FROM {city} WHERE name = "Lyon"'))
+    assert_frame_equal(df, names(["Lyon"]))
+
+
+# C02: column types when the data says nothing
+
+M_COLUMNS = (
+    "id integer, price double precision, amount numeric(10,2), label text, at timestamp NULL, "
+    "ok boolean"
+)
+M_EXPECTED = pd.DataFrame(
+    {
+        "id": pd.array([1], dtype="Int64"),
+        "price": [9.5],
+        "amount": [12.25],
+        "label": pd.array(["x"], dtype="str"),
+        "at": pd.Series(["2024-01-02 03:04:05"], dtype="datetime64[us]").dt.tz_localize("UTC"),
+        "ok": pd.array([1], dtype="Int64"),
+    }
+)
+
+
+def test_row_gets_documented_dtypes(connector: MySQLConnector, create_table: CreateTable) -> None:
+    table = create_table("m", M_COLUMNS, [(1, 9.5, "12.25", "x", "2024-01-02 03:04:05", True)])
+    assert_frame_equal(connector.get_df(source(f"SELECT * FROM {table}")), M_EXPECTED)
+
+
+def test_empty_result_has_the_dtypes_of_a_full_one(
+    connector: MySQLConnector, create_table: CreateTable
+) -> None:
+    table = create_table("m", M_COLUMNS)
+    df = connector.get_df(source(f"SELECT * FROM {table}"))
+    assert_frame_equal(df, M_EXPECTED.iloc[:0].reset_index(drop=True))
+
+
+# C03: duplicate output column names
+
+
+def test_duplicate_names_get_numbered_suffixes(
+    connector: MySQLConnector, create_table: CreateTable
+) -> None:
+    table = create_table("t", "a int, b real", [(1, 0.1), (2, 0.2), (3, 0.3)])
+    df = connector.get_df(source(f"SELECT a, b, a + 1 AS a FROM {table} ORDER BY b"))
+    expected = pd.DataFrame(
+        {
+            "a": pd.array([1, 2, 3], dtype="Int64"),
+            "b": [0.1, 0.2, 0.3],
+            "a_1": pd.array([2, 3, 4], dtype="Int64"),
+        }
+    )
+    assert_frame_equal(df, expected)
+
+
+def test_join_with_shared_names_keeps_every_value(
+    connector: MySQLConnector, create_table: CreateTable
+) -> None:
+    left = create_table("l", "id int, name text", [(1, "left")])
+    right = create_table("r", "id int, name text", [(1, "right")])
+    df = connector.get_df(source(f"SELECT * FROM {left} JOIN {right} ON {left}.id = {right}.id"))
+    expected = pd.DataFrame(
+        {
+            "id": pd.array([1], dtype="Int64"),
+            "name": pd.array(["left"], dtype="str"),
+            "id_1": pd.array([1], dtype="Int64"),
+            "name_1": pd.array(["right"], dtype="str"),
+        }
+    )
+    assert_frame_equal(df, expected)
+
+
+# C04: exact large numbers
+
+
+def test_large_numbers_stay_exact(connector: MySQLConnector, create_table: CreateTable) -> None:
+    table = create_table(
+        "acc",
+        "id decimal(20,0), amount decimal(12,2), big bigint unsigned",
+        [
+            (305184080441754059, "1.10", 18446744073709551615),
+            (305184080441754060, "2.25", None),
+        ],
+    )
+    df = connector.get_df(source(f"SELECT * FROM {table} ORDER BY id"))
+    expected = pd.DataFrame(
+        {
+            "id": np.array([305184080441754059, 305184080441754060], dtype=object),
+            "amount": [1.10, 2.25],
+            "big": np.array([18446744073709551615, None], dtype=object),
+        }
+    )
+    assert_frame_equal(df, expected)
+
+
+def test_wide_decimals_stay_decimal(connector: MySQLConnector, create_table: CreateTable) -> None:
+    table = create_table("dec", "v decimal(30,10)", [("12345678901234567890.0123456789",)])
+    df = connector.get_df(source(f"SELECT v FROM {table}"))
+    expected = np.array([decimal.Decimal("12345678901234567890.0123456789")], dtype=object)
+    assert_frame_equal(df, pd.DataFrame({"v": expected}))
+
+
+# C06: list parameters
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        pytest.param(["Paris", "Lyon"], ["Lyon", "Paris"], id="two-names"),
+        pytest.param([], [], id="empty-list"),
+        pytest.param(["L'Haÿ"], ["L'Haÿ"], id="quote-and-accent"),
+        pytest.param(["x') OR 1=1 --"], [], id="injection-attempt"),
+    ],
+)
+def test_list_parameter_is_bound(
+    connector: MySQLConnector, create_table: CreateTable, values: list[str], expected: list[str]
+) -> None:
+    table = create_table("city", "name text, pop int", [*CITY_ROWS, ("L'Haÿ", 4)])
+    query = f"SELECT name FROM {table} WHERE name IN {{{{ names }}}} ORDER BY name"
+    df = connector.get_df(source(query, parameters={"names": values}))
+    assert_frame_equal(df, names(expected))
+
+
+# C08: zero and partial dates
+
+
+def test_zero_and_partial_dates_are_missing(
+    connector: MySQLConnector, create_table: CreateTable
+) -> None:
+    table = create_table(
+        "ev",
+        "id int, d date, ts datetime",
+        [
+            (1, "2024-05-01", "2024-05-01 10:00:00"),
+            (2, "0000-00-00", "0000-00-00 00:00:00"),
+            (3, "2016-00-00", "2016-01-00 12:00:00"),
+            (4, "9999-12-31", "9999-12-31 23:59:59"),
+            (5, None, None),
+        ],
+    )
+    df = connector.get_df(source(f"SELECT * FROM {table} ORDER BY id"))
+    expected = pd.DataFrame(
+        {
+            "id": pd.array([1, 2, 3, 4, 5], dtype="Int64"),
+            "d": pd.Series(
+                # 9999-12-31 is the largest date, which the shared rule reads as "infinity".
+                [datetime.datetime(2024, 5, 1), None, None, None, None],
+                dtype="datetime64[us]",
+            ),
+            "ts": pd.Series(
+                [
+                    datetime.datetime(2024, 5, 1, 10),
+                    None,
+                    None,
+                    datetime.datetime(9999, 12, 31, 23, 59, 59),
+                    None,
+                ],
+                dtype="datetime64[us]",
+            ),
+        }
+    )
+    assert_frame_equal(df, expected)
+
+
+# Read-only
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        pytest.param("INSERT INTO {table} VALUES ('Nice', 5)", id="insert"),
+        pytest.param("UPDATE {table} SET pop = 0", id="update"),
+        pytest.param("DELETE FROM {table}", id="delete"),
+        pytest.param("DROP TABLE {table}", id="drop"),
+        pytest.param("CREATE TABLE {table}_copy (x int)", id="create"),
+    ],
+)
+def test_writes_are_refused_and_change_nothing(
+    connector: MySQLConnector, city: str, statement: str
+) -> None:
+    with pytest.raises(InvalidDataSourceError, match="read-only transactions"):
+        connector.get_df(source(statement.format(table=city)))
+    df = connector.get_df(source(f"SELECT name FROM {city}"))
+    assert len(df) == len(CITY_ROWS)
+
+
+def test_second_statement_is_refused(connector: MySQLConnector, city: str) -> None:
+    with pytest.raises(InvalidDataSourceError, match="write a single SELECT"):
+        connector.get_df(source(f"SELECT 1; DROP TABLE {city}"))
+
+
+# Slices, counts and permissions
+
+
+@pytest.fixture
+def numbers(create_table: CreateTable) -> str:
+    rows = [(n, "odd" if n % 2 else "even") for n in range(1, 26)]
+    return create_table("numbers", "n int, parity text", rows)
+
+
+@pytest.mark.parametrize(
+    ("offset", "limit", "expected", "is_last_page"),
+    [
+        pytest.param(0, 10, list(range(1, 11)), False, id="first-page"),
+        pytest.param(20, 5, list(range(21, 26)), True, id="exactly-full-last-page"),
+        pytest.param(22, 5, [23, 24, 25], True, id="short-last-page"),
+        pytest.param(30, 5, [], True, id="past-the-end"),
+    ],
+)
+def test_slice_returns_requested_page(
+    connector: MySQLConnector,
+    numbers: str,
+    offset: int,
+    limit: int,
+    expected: list[int],
+    is_last_page: bool,
+) -> None:
+    query = f"SELECT n FROM {numbers} ORDER BY n"
+    page = connector.get_slice(source(query), offset=offset, limit=limit)
+    assert_frame_equal(page.df, pd.DataFrame({"n": pd.array(expected, dtype="Int64")}))
+    assert page.pagination_info.is_last_page is is_last_page
+
+
+def test_slice_counts_groups_of_the_query(connector: MySQLConnector, numbers: str) -> None:
+    query = f"SELECT parity, count(*) AS c FROM {numbers} GROUP BY parity ORDER BY parity"
+    page = connector.get_slice(source(query), offset=0, limit=1, get_row_count=True)
+    assert page.pagination_info.total_rows == 2
+
+
+def test_slice_keeps_descending_order(connector: MySQLConnector, numbers: str) -> None:
+    query = f"SELECT n FROM {numbers} ORDER BY n DESC"
+    page = connector.get_slice(source(query), offset=2, limit=3)
+    assert page.df["n"].tolist() == [23, 22, 21]
+
+
+PERMISSION_CASES = [
+    pytest.param({"column": "n", "operator": "eq", "value": 3}, [3], id="eq"),
+    pytest.param({"column": "n", "operator": "ne", "value": 3}, [1, 2, 4, 5], id="ne"),
+    pytest.param({"column": "n", "operator": "lt", "value": 3}, [1, 2], id="lt"),
+    pytest.param({"column": "n", "operator": "le", "value": 3}, [1, 2, 3], id="le"),
+    pytest.param({"column": "n", "operator": "gt", "value": 3}, [4, 5], id="gt"),
+    pytest.param({"column": "n", "operator": "ge", "value": "3"}, [3, 4, 5], id="ge-string"),
+    pytest.param({"column": "n", "operator": "in", "value": [1, 5]}, [1, 5], id="in"),
+    pytest.param({"column": "n", "operator": "nin", "value": [1, 5]}, [2, 3, 4], id="nin"),
+    pytest.param({"column": "label", "operator": "matches", "value": "^t"}, [2, 3], id="matches"),
+    pytest.param(
+        {"column": "label", "operator": "notmatches", "value": "^t"}, [1, 4], id="notmatches"
+    ),
+    pytest.param({"column": "label", "operator": "isnull"}, [5], id="isnull"),
+    pytest.param({"column": "label", "operator": "notnull"}, [1, 2, 3, 4], id="notnull"),
+]
+
+
+@pytest.fixture
+def labelled(create_table: CreateTable) -> str:
+    rows = [(1, "one"), (2, "two"), (3, "three"), (4, "four"), (5, None)]
+    return create_table("labelled", "n int, label text", rows)
+
+
+@pytest.mark.parametrize(("permissions", "expected"), PERMISSION_CASES)
+def test_permissions_filter_in_sql(
+    connector: MySQLConnector,
+    labelled: str,
+    permissions: dict[str, object],
+    expected: list[int],
+) -> None:
+    df = connector.get_df(source(f"SELECT n, label FROM {labelled} ORDER BY n"), permissions)
+    assert df["n"].tolist() == expected
+
+
+def test_permissions_are_counted_in_slices(connector: MySQLConnector, labelled: str) -> None:
+    permissions = {"column": "n", "operator": "gt", "value": 1}
+    query = f"SELECT n FROM {labelled} ORDER BY n"
+    page = connector.get_slice(source(query), permissions, limit=2, get_row_count=True)
+    assert (page.df["n"].tolist(), page.pagination_info.total_rows) == ([2, 3], 4)
+
+
+# C09: status step by step
+
+STEPS = ["Host resolved", "Port opened", "Connected", "Authenticated", "Database exists"]
+
+
+def details(*results: bool | None) -> list[tuple[str, bool | None]]:
+    padded = [*results, *[None] * (len(STEPS) - len(results))]
+    return list(zip(STEPS, padded, strict=True))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[int]:
+    """A port that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield int(server.getsockname()[1])
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def test_status_fails_on_unresolvable_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    status = MySQLConnector(name="m", host="no-such-host.invalid", user="root").get_status()
+    assert status.details == details(False)
+
+
+def test_status_fails_on_closed_port() -> None:
+    status = MySQLConnector(name="m", host="127.0.0.1", port=free_port(), user="root").get_status()
+    assert status.details == details(True, False)
+
+
+def test_status_fails_to_connect_to_a_silent_server(silent_listener: int) -> None:
+    connector = MySQLConnector(
+        name="m", host="127.0.0.1", port=silent_listener, user="root", connect_timeout=1
+    )
+    assert connector.get_status().details == details(True, True, False)
+
+
+def test_status_fails_on_wrong_password() -> None:
+    connector = MySQLConnector(
+        name="m", host=MYSQL_HOST, port=MYSQL_PORT, user="root", password=SecretStr("s3cr3t-pw")
+    )
+    status = connector.get_status()
+    assert status.details == details(True, True, True, False)
+    assert "Access denied" in (status.error or "")
+    assert "s3cr3t-pw" not in (status.error or "")
+
+
+def test_status_fails_on_missing_database(connector: MySQLConnector) -> None:
+    connector = connector.model_copy(update={"default_database": "no_such_db"})
+    assert connector.get_status().details == details(True, True, True, True, False)
+
+
+def test_status_passes_every_step(connector: MySQLConnector) -> None:
+    assert connector.get_status().details == details(True, True, True, True, True)
+
+
+# SSL
+
+
+def test_ssl_required_fails_on_a_server_without_ssl() -> None:
+    connector = MySQLConnector(
+        name="m", host=MYSQL_HOST, port=MYSQL_PORT, user="root", ssl_mode="REQUIRED"
+    )
+    with pytest.raises(ConnectionFailedError, match="SSL is required"):
+        connector.get_df(source("SELECT 1"))
+
+
+@pytest.mark.parametrize(
+    ("mode", "verify_mode", "check_hostname"),
+    [
+        pytest.param("REQUIRED", ssl.CERT_NONE, False, id="required"),
+        pytest.param("VERIFY_CA", ssl.CERT_REQUIRED, False, id="verify-ca"),
+        pytest.param("VERIFY_IDENTITY", ssl.CERT_REQUIRED, True, id="verify-identity"),
+    ],
+)
+def test_ssl_mode_sets_certificate_checks(
+    mode: str, verify_mode: ssl.VerifyMode, check_hostname: bool
+) -> None:
+    connector = MySQLConnector(name="m", host="127.0.0.1", user="root", ssl_mode=mode)
+    context = connector._ssl_context()
+    assert (context.verify_mode, context.check_hostname) == (verify_mode, check_hostname)
+
+
+def test_ssl_mode_disabled_builds_no_context() -> None:
+    connector = MySQLConnector(name="m", host="127.0.0.1", user="root", ssl_mode="DISABLED")
+    assert connector._ssl_context() is None
+
+
+# Discovery and version
+
+
+def test_get_model_lists_a_table_and_a_view(
+    connector: MySQLConnector, admin: object, create_table: CreateTable
+) -> None:
+    table = create_table("disc", "id int, label varchar(10)")
+    with admin.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute(f"CREATE VIEW {table}_v AS SELECT id FROM {table}")
+    try:
+        model = connector.get_model(db_name=MYSQL_DATABASE, table_name=table)
+        view = connector.get_model(db_name=MYSQL_DATABASE, table_name=f"{table}_v")
+    finally:
+        with admin.cursor() as cursor:  # type: ignore[attr-defined]
+            cursor.execute(f"DROP VIEW {table}_v")
+    assert model + view == [
+        {
+            "database": MYSQL_DATABASE,
+            "schema": None,
+            "type": "table",
+            "name": table,
+            "columns": [
+                {"name": "id", "type": "int(11)"},
+                {"name": "label", "type": "varchar(10)"},
+            ],
+        },
+        {
+            "database": MYSQL_DATABASE,
+            "schema": None,
+            "type": "view",
+            "name": f"{table}_v",
+            "columns": [{"name": "id", "type": "int(11)"}],
+        },
+    ]
+
+
+def test_engine_version_is_a_tuple(connector: MySQLConnector) -> None:
+    assert connector.get_engine_version()[:2] == (10, 11)

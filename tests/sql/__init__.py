@@ -1,0 +1,1 @@
+"""Shared tests of the SQL connectors."""

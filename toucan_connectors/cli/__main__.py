@@ -1,0 +1,7 @@
+"""Run the command line with `python -m toucan_connectors.cli`."""
+
+from __future__ import annotations
+
+from toucan_connectors.cli.main import main
+
+main()

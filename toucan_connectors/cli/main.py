@@ -1,0 +1,359 @@
+"""The `toucan-connectors` command: list, schema, status, query, describe and discover."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
+
+from toucan_connectors import registry
+from toucan_connectors.cli.config import ConfigError, describe_validation_error, load_config
+from toucan_connectors.cli.output import (
+    OutputFormat,
+    build_model_table,
+    build_table,
+    choose_format,
+    print_table,
+    write_frame,
+)
+from toucan_connectors.discovery import DiscoverableConnector
+from toucan_connectors.errors import (
+    InvalidConfigurationError,
+    InvalidDataSourceError,
+    MissingDependencyError,
+    ToucanConnectorError,
+    UnsupportedFeatureError,
+)
+from toucan_connectors.slicing import DataSlice
+
+__all__ = ["app", "main"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+USER_ERROR = 2
+PROVIDER_ERROR = 1
+_USER_ERRORS = (
+    InvalidConfigurationError,
+    InvalidDataSourceError,
+    MissingDependencyError,
+    UnsupportedFeatureError,
+    ValidationError,
+)
+_UNLIMITED_WIDTH = 10_000
+_STATUS_WORDS = {True: "ok", False: "failed", None: "not reached"}
+_EXTRA_MARKER = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+@dataclass
+class _State:
+    debug: bool = False
+
+
+class _ErrorReportingGroup(TyperGroup):
+    """Turns any error raised by a command into one line on stderr and an exit code.
+
+    User errors (config, data source, missing extra, unsupported option) exit with 2; provider
+    failures and anything unexpected exit with 1. The traceback is shown only with --debug.
+    """
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        """Run the command, reporting its errors."""
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:  # noqa: BLE001 - every error becomes one line and a code
+            if isinstance(exc, typer.Exit | typer.Abort) or hasattr(exc, "exit_code"):
+                # Exits and usage errors of typer (and of the click it wraps) report themselves.
+                raise
+            state = ctx.obj if isinstance(ctx.obj, _State) else _State()
+            if state.debug:
+                traceback.print_exception(exc, file=sys.stderr)
+            typer.echo(f"Error: {_one_line(exc)}", err=True)
+            raise typer.Exit(
+                USER_ERROR if isinstance(exc, _USER_ERRORS) else PROVIDER_ERROR
+            ) from exc
+
+
+app = typer.Typer(
+    cls=_ErrorReportingGroup,
+    name="toucan-connectors",
+    help="Get DataFrames from any connector described in a YAML or JSON config file.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ConfigArgument = Annotated[
+    Path, typer.Argument(metavar="CONFIG", help="YAML or JSON file with connectors, data_sources.")
+]
+FormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option("--format", "-f", help="Output format (default: table, or the --output suffix)."),
+]
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Log each step and show tracebacks on errors.")
+    ] = False,
+) -> None:
+    ctx.obj = _State(debug=debug)
+    if debug:
+        _log_to_stderr(ctx)
+
+
+@app.command("list")
+def list_connectors() -> None:
+    """List every registered connector: type key, label, extra and whether it is installed."""
+    rows = [
+        (type_key, entry.label, entry.extra, describe_extra(entry.extra))
+        for type_key, entry in sorted(registry.CONNECTORS_REGISTRY.items())
+    ]
+    print_table(_stdout(), build_table(("type", "label", "extra", "installed"), rows))
+
+
+@app.command()
+def schema(
+    type_key: Annotated[str, typer.Argument(metavar="TYPE", help="A type key from `list`.")],
+) -> None:
+    """Print the JSON schemas of a connector type and of its data source."""
+    connector_class = registry.get_connector_class(type_key)
+    schemas = {
+        "connector": connector_class.model_json_schema(),
+        "data_source": connector_class.data_source_model.model_json_schema(),
+    }
+    typer.echo(json.dumps(schemas, indent=2))
+
+
+@app.command()
+def status(
+    config: ConfigArgument,
+    connector_name: Annotated[str, typer.Argument(metavar="CONNECTOR_NAME")],
+) -> None:
+    """Check a connector step by step and print each check with its result."""
+    connector = load_config(config).connector(connector_name)
+    result = connector.get_status()
+
+    rows = [(name, _STATUS_WORDS[passed]) for name, passed in result.details]
+    if rows:
+        print_table(_stdout(), build_table(("check", "result"), rows))
+    if result.status is False:
+        typer.echo(f"Error: {_one_line(result.error or 'a status check failed')}", err=True)
+        raise typer.Exit(PROVIDER_ERROR)
+    typer.echo(result.message or "")
+
+
+@app.command()
+def query(
+    config: ConfigArgument,
+    data_source_name: Annotated[
+        str, typer.Argument(metavar="DATA_SOURCE_NAME", help="The data source's domain.")
+    ],
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", help="NAME=VALUE added to the parameters; VALUE is JSON or text."
+        ),
+    ] = None,
+    offset: Annotated[int, typer.Option(min=0, help="Rows to skip.")] = 0,
+    limit: Annotated[int | None, typer.Option(min=0, help="Rows to return at most.")] = None,
+    permissions: Annotated[
+        str | None, typer.Option(help="A permission tree as JSON, applied to the rows.")
+    ] = None,
+    output_format: FormatOption = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+) -> None:
+    """Get a data source's DataFrame and print it or write it to a file."""
+    chosen = choose_format(output_format, output)
+    connector, data_source = load_config(config).data_source(data_source_name)
+    if param:
+        parameters = {**(data_source.parameters or {}), **parse_parameters(param)}
+        data_source = data_source.model_copy(update={"parameters": parameters})
+    permission_tree = parse_permissions_option(permissions)
+
+    if offset or limit is not None:
+        page: DataSlice = _with_progress(
+            lambda: connector.get_slice(
+                data_source, permission_tree, offset, limit, get_row_count=True
+            ),
+            lambda result: len(result.df),
+        )
+        df, caption = page.df, _slice_caption(page)
+    else:
+        df = _with_progress(lambda: connector.get_df(data_source, permission_tree), len)
+        caption = f"{len(df)} rows"
+
+    write_frame(df, chosen, _stdout(), output, caption)
+    if output is not None:
+        typer.echo(f"Wrote {len(df)} rows to {output}", err=True)
+
+
+@app.command()
+def describe(
+    config: ConfigArgument,
+    data_source_name: Annotated[str, typer.Argument(metavar="DATA_SOURCE_NAME")],
+    output_format: FormatOption = None,
+) -> None:
+    """Print the columns of a data source's result with their types."""
+    connector, data_source = load_config(config).data_source(data_source_name)
+    columns = connector.describe(data_source)
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(columns, indent=2))
+    else:
+        print_table(_stdout(), build_table(("column", "type"), list(columns.items())))
+
+
+@app.command()
+def discover(
+    config: ConfigArgument,
+    connector_name: Annotated[str, typer.Argument(metavar="CONNECTOR_NAME")],
+    database: Annotated[str | None, typer.Option(help="Only this database.")] = None,
+    schema_name: Annotated[str | None, typer.Option("--schema", help="Only this schema.")] = None,
+    table: Annotated[str | None, typer.Option(help="Only this table.")] = None,
+    no_columns: Annotated[bool, typer.Option("--no-columns", help="Skip the columns.")] = False,
+    output_format: FormatOption = None,
+) -> None:
+    """List the tables, views or collections a connector reaches (its `get_model`)."""
+    connector = load_config(config).connector(connector_name)
+    if not isinstance(connector, DiscoverableConnector):
+        raise UnsupportedFeatureError(
+            f'The "{connector.type or type(connector).__name__}" connector cannot list its '
+            "tables: see the Limitations section of its doc page."
+        )
+    tables = connector.get_model(database, schema_name, table, exclude_columns=no_columns)
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(tables, indent=2))
+    else:
+        print_table(_stdout(), build_model_table(tables))
+
+
+def main() -> None:
+    """Run the command line (the `toucan-connectors` console script)."""
+    app(prog_name="toucan-connectors")
+
+
+def parse_parameters(items: list[str]) -> dict[str, Any]:
+    """Turn `NAME=VALUE` items into parameters; a VALUE that is valid JSON is decoded."""
+    parameters: dict[str, Any] = {}
+    for item in items:
+        name, equals, text = item.partition("=")
+        if not equals or not name.strip():
+            raise ConfigError(f'--param "{item}" is not NAME=VALUE: write it as --param year=2015.')
+        try:
+            parameters[name.strip()] = json.loads(text)
+        except ValueError:
+            parameters[name.strip()] = text
+    return parameters
+
+
+def parse_permissions_option(text: str | None) -> dict[str, Any] | None:
+    """Decode the --permissions JSON, which must be an object."""
+    if text is None:
+        return None
+    try:
+        tree = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"--permissions is not valid JSON ({exc.args[0]}): quote it.") from exc
+    if not isinstance(tree, dict):
+        raise ConfigError(
+            '--permissions must be a JSON object, e.g. {"column": "a", "operator": "eq", '
+            '"value": 1}.'
+        )
+    return tree
+
+
+def describe_extra(extra: str) -> str:
+    """Return "yes" or "no" for an extra, or "unknown" when the package has no metadata."""
+    try:
+        requirements = metadata.requires("toucan-connectors") or []
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+    for requirement in requirements:
+        marker = _EXTRA_MARKER.search(requirement)
+        name = _REQUIREMENT_NAME.match(requirement)
+        if marker is None or marker.group(1) != extra or name is None:
+            continue
+        try:
+            metadata.version(name.group(1))
+        except metadata.PackageNotFoundError:
+            return "no"
+    return "yes"
+
+
+def stderr_is_terminal() -> bool:
+    """Tell whether stderr is an interactive terminal, where progress is worth showing."""
+    return sys.stderr.isatty()
+
+
+def _with_progress(fetch: Callable[[], T], count_rows: Callable[[T], int]) -> T:
+    if not stderr_is_terminal():
+        return fetch()
+
+    console = Console(stderr=True)
+    started = time.perf_counter()
+    columns = (SpinnerColumn(), TextColumn("Fetching rows"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        progress.add_task("fetch", total=None)
+        result = fetch()
+    elapsed = time.perf_counter() - started
+    console.print(f"Fetched {count_rows(result)} rows in {elapsed:.1f}s", highlight=False)
+    return result
+
+
+def _slice_caption(page: DataSlice) -> str:
+    info = page.pagination_info
+    first = info.parameters.offset + 1
+    last = info.parameters.offset + len(page.df)
+    total = "?" if info.total_rows is None else str(info.total_rows)
+    if not len(page.df):
+        return f"0 rows (of {total})"
+    return f"rows {first}-{last} of {total}"
+
+
+def _stdout() -> Console:
+    # A pipe or a file gets tables at their natural width rather than squeezed into 80 columns.
+    piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(highlight=False, soft_wrap=False, width=_UNLIMITED_WIDTH if piped else None)
+
+
+def _one_line(exc: BaseException | str) -> str:
+    if isinstance(exc, ValidationError):
+        return f"invalid value: {describe_validation_error(exc)}."
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    if isinstance(exc, BaseException) and not isinstance(exc, ToucanConnectorError):
+        return f"{type(exc).__name__}: {text} (rerun with --debug for the traceback)"
+    return text or type(exc).__name__
+
+
+def _log_to_stderr(ctx: typer.Context) -> None:
+    package_logger = logging.getLogger("toucan_connectors")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    previous_level = package_logger.level
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.DEBUG)
+
+    def _restore() -> None:
+        package_logger.removeHandler(handler)
+        package_logger.setLevel(previous_level)
+
+    ctx.call_on_close(_restore)

@@ -1,0 +1,151 @@
+"""How the command line shows results: tables, CSV, JSON and Parquet, and check lists."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from toucan_connectors.cli.config import ConfigError
+from toucan_connectors.discovery import TableInfo
+from toucan_connectors.errors import MissingDependencyError
+
+__all__ = ["OutputFormat", "build_table", "format_cell", "print_table", "write_frame"]
+
+MISSING = "null"
+
+
+class OutputFormat(str, Enum):
+    """The formats `query` can write."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+def choose_format(requested: OutputFormat | None, output: Path | None) -> OutputFormat:
+    """Return the requested format, else the one the output's suffix names, else a table."""
+    if requested is not None:
+        chosen = requested
+    elif output is not None and output.suffix.lstrip(".").lower() in {"csv", "json", "parquet"}:
+        chosen = OutputFormat(output.suffix.lstrip(".").lower())
+    else:
+        chosen = OutputFormat.table
+
+    if output is not None and chosen is OutputFormat.table:
+        raise ConfigError(
+            f'Cannot write a table to "{output}": give --format csv, json or parquet '
+            "(or a file name ending in one of them)."
+        )
+    if output is None and chosen is OutputFormat.parquet:
+        raise ConfigError("Parquet is binary and cannot go to the terminal: add --output PATH.")
+    return chosen
+
+
+def write_frame(
+    df: pd.DataFrame,
+    chosen: OutputFormat,
+    console: Console,
+    output: Path | None = None,
+    caption: str | None = None,
+) -> None:
+    """Print `df` on `console` or write it to `output` in the chosen format."""
+    if chosen is OutputFormat.table:
+        print_table(console, build_table(df.columns, _display_rows(df), caption))
+        return
+
+    if chosen is OutputFormat.parquet:
+        assert output is not None  # choose_format refuses parquet without an output
+        try:
+            df.to_parquet(output, index=False)
+        except ImportError as exc:
+            raise MissingDependencyError("parquet output", "pyarrow", "fast") from exc
+        return
+
+    if chosen is OutputFormat.csv:
+        text = df.to_csv(index=False)
+    else:
+        text = df.to_json(orient="records", date_format="iso", force_ascii=False) + "\n"
+    if output is None:
+        console.file.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def build_table(
+    headers: Iterable[object], rows: Iterable[Sequence[Any]], caption: str | None = None
+) -> Table:
+    """Return a plain rich table of `rows` under `headers`; missing values read `null`."""
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        caption=Text(caption) if caption else None,
+        caption_justify="left",
+    )
+    for header in headers:
+        table.add_column(Text(str(header)), overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(format_cell(value)) for value in row))
+    return table
+
+
+def print_table(console: Console, table: Table) -> None:
+    """Print `table` without the trailing spaces rich pads its cells with."""
+    with console.capture() as captured:
+        console.print(table)
+    lines = [line.rstrip() for line in captured.get().splitlines()]
+    console.file.write("\n".join(lines).strip("\n") + "\n")
+
+
+def format_cell(value: Any) -> str:
+    """Return the text shown for one value of a result."""
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    if value is None or value is pd.NaT or value is pd.NA:
+        return MISSING
+    if isinstance(value, float) and math.isnan(value):
+        return MISSING
+    return str(value)
+
+
+def _display_rows(df: pd.DataFrame) -> Iterable[Sequence[Any]]:
+    """Rows of `df`, showing datetime columns that hold only midnights as plain dates."""
+    columns: list[Sequence[Any]] = []
+    for _, series in df.items():
+        if _holds_only_dates(series):
+            series = series.dt.strftime("%Y-%m-%d").astype(object).where(series.notna(), None)
+        columns.append(series.tolist())
+    return zip(*columns, strict=True) if columns else iter(())
+
+
+def _holds_only_dates(series: pd.Series) -> bool:
+    if not pd.api.types.is_datetime64_any_dtype(series.dtype) or getattr(series.dt, "tz", None):
+        return False
+    present = series.dropna()
+    return bool((present == present.dt.normalize()).all())
+
+
+def build_model_table(tables: Sequence[TableInfo]) -> Table:
+    """Return the tables found by `get_model`, one line each with their columns."""
+    rows = [
+        (
+            info["database"],
+            info["schema"],
+            info["name"],
+            info["type"],
+            ", ".join(f"{column['name']} {column['type']}" for column in info["columns"]),
+        )
+        for info in tables
+    ]
+    return build_table(("database", "schema", "name", "type", "columns"), rows)

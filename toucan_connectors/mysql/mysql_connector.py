@@ -1,0 +1,275 @@
+"""The MySQL and MariaDB connector, on the shared SQL base, through PyMySQL."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import ssl
+import tempfile
+from collections.abc import Iterator
+from typing import Any, ClassVar, Literal
+
+import sqlalchemy as sa
+from pydantic import Field, SecretStr, model_validator
+from typing_extensions import Self
+
+from toucan_connectors.discovery import ColumnInfo, TableInfo
+from toucan_connectors.mysql.types import FieldType, column_type, decoders, read_field_types
+from toucan_connectors.slicing import RetrievedPage
+from toucan_connectors.sql.sql_connector import CONNECT_STEPS, SQLConnector, SQLDataSource
+from toucan_connectors.sql.types import ColumnType
+from toucan_connectors.toucan_connector import Permissions
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MySQLConnector", "MySQLDataSource"]
+
+SSLMode = Literal["DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"]
+
+_SYSTEM_DATABASES = ("information_schema", "mysql", "performance_schema", "sys")
+_ACCESS_DENIED = 1045
+_UNKNOWN_DATABASE = 1049
+_DATABASE_ACCESS_DENIED = 1044
+_READ_ONLY_TRANSACTION = 1792
+# MySQL has no OFFSET without LIMIT; its manual's answer is the largest LIMIT there is.
+_NO_LIMIT = 18446744073709551615
+# Double-quoted text must stay a string literal: drop ANSI_QUOTES (and ANSI, which implies it).
+_SESSION_SETUP = (
+    "SET SESSION time_zone = '+00:00', SESSION sql_mode = TRIM(BOTH ',' FROM "
+    "REPLACE(REPLACE(CONCAT(',', @@sql_mode, ','), ',ANSI_QUOTES,', ','), ',ANSI,', ','))"
+)
+_TABLES = sa.text(
+    "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES "
+    "WHERE TABLE_SCHEMA = :database ORDER BY TABLE_NAME"
+)
+_COLUMNS = sa.text(
+    "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+    "WHERE TABLE_SCHEMA = :database ORDER BY TABLE_NAME, ORDINAL_POSITION"
+)
+
+
+class MySQLDataSource(SQLDataSource):
+    """A query, or a whole table, of one MySQL or MariaDB database."""
+
+
+class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
+    """Reads MySQL and MariaDB databases in read-only sessions."""
+
+    driver: ClassVar[str] = "mysql+pymysql"
+    driver_module: ClassVar[str] = "pymysql"
+    driver_package: ClassVar[str | None] = "PyMySQL"
+    extra: ClassVar[str] = "mysql"
+    sqlglot_dialect: ClassVar[str] = "mysql"
+    limitations: ClassVar[tuple[str, ...]] = (
+        "BOOLEAN columns come back as Int64 holding 0 and 1: the server stores them as "
+        "TINYINT(1) and reports no boolean type; compare with 1, or CAST in the query.",
+        "Zero and partial dates (0000-00-00, 2016-00-00) come back as missing values: pandas "
+        "has no such dates.",
+        "The SSL modes VERIFY_CA and VERIFY_IDENTITY are not tested against a server here (the "
+        "local MariaDB has no certificate); their certificate checks are unit-tested.",
+        "get_model reports columns with their MySQL COLUMN_TYPE text (`int(11)`, "
+        "`varchar(10)`); a database has no schemas, so `schema` is always empty.",
+    )
+
+    host: str = Field(description="Server host name or IP address.")
+    port: int = Field(3306, ge=1, le=65535, description="Server TCP port.")
+    user: str = Field(description="User name to log in with.")
+    password: SecretStr | None = Field(None, description="Password of `user`; empty for none.")
+    default_database: str | None = Field(
+        None, description="Database used when a data source names none."
+    )
+    charset: str = Field(
+        "utf8mb4", description="Character set of the connection (`utf8mb4` keeps every character)."
+    )
+    collation: str | None = Field(
+        None,
+        description="Collation of the connection, e.g. `utf8mb4_unicode_ci`; the server's "
+        "default for `charset` when empty.",
+    )
+    ssl_mode: SSLMode = Field(
+        "PREFERRED",
+        description="DISABLED: never encrypt. PREFERRED: encrypt when the server offers it. "
+        "REQUIRED: always encrypt, without checking the certificate. VERIFY_CA: also check the "
+        "certificate against `ssl_ca`. VERIFY_IDENTITY: also check it names `host`.",
+    )
+    ssl_ca: str | None = Field(
+        None,
+        description="PEM text of the certificate authority for VERIFY_CA and VERIFY_IDENTITY; "
+        "the system's authorities when empty.",
+    )
+    ssl_cert: str | None = Field(
+        None, description="PEM text of the client certificate, for servers that ask for one."
+    )
+    ssl_key: SecretStr | None = Field(
+        None, description="PEM text of the client certificate's private key."
+    )
+
+    @model_validator(mode="after")
+    def _check_client_certificate(self) -> Self:
+        if (self.ssl_cert is None) != (self.ssl_key is None):
+            raise ValueError(
+                'Set both "ssl_cert" and "ssl_key" (a client certificate needs its key), '
+                "or neither."
+            )
+        return self
+
+    # Dialect hooks ---------------------------------------------------------------------------
+
+    def _engine_url(self, database: str | None) -> sa.URL:
+        return sa.URL.create(
+            self.driver,
+            username=self.user,
+            password=self.password.get_secret_value() if self.password else None,
+            host=self.host,
+            port=self.port,
+            database=database,
+        )
+
+    def _connect_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {
+            "connect_timeout": self.connect_timeout,
+            "read_timeout": self._read_timeout(),
+            "charset": self.charset,
+            "init_command": _SESSION_SETUP,
+            "conv": decoders(),
+        }
+        if self.collation:
+            args["collation"] = self.collation
+        if self.ssl_mode == "DISABLED":
+            args["ssl_disabled"] = True
+        context = self._ssl_context()
+        if context is not None:
+            args["ssl"] = context
+        return args
+
+    def _network_address(self) -> tuple[str, int] | None:
+        return self.host, self.port
+
+    def _default_database(self) -> str | None:
+        return self.default_database
+
+    def _begin_read_only(self, conn: sa.Connection) -> None:
+        # Session-wide, so the transaction a DDL statement's implicit commit starts is read-only
+        # too; no transaction is open yet when a connection leaves the pool.
+        conn.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")
+        if self.query_timeout:
+            if conn.dialect.is_mariadb:  # type: ignore[attr-defined]
+                conn.exec_driver_sql(f"SET SESSION max_statement_time = {int(self.query_timeout)}")
+            else:
+                milliseconds = int(self.query_timeout) * 1000
+                conn.exec_driver_sql(f"SET SESSION max_execution_time = {milliseconds}")
+
+    def _column_types(self, result: sa.CursorResult[Any]) -> list[ColumnType]:
+        cursor = result.cursor
+        names = [str(column[0]) for column in cursor.description or ()]
+        fields = read_field_types(cursor) or [FieldType(type_code=6)] * len(names)
+        return [column_type(name, field) for name, field in zip(names, fields, strict=True)]
+
+    def _connect_error_step(self, error: BaseException) -> str:
+        code = error.args[0] if error.args and isinstance(error.args[0], int) else None
+        if code == _ACCESS_DENIED:
+            return CONNECT_STEPS[1]
+        if code in (_UNKNOWN_DATABASE, _DATABASE_ACCESS_DENIED):
+            return CONNECT_STEPS[2]
+        return CONNECT_STEPS[0]
+
+    def _is_read_only_violation(self, error: BaseException) -> bool:
+        return bool(error.args) and error.args[0] == _READ_ONLY_TRANSACTION
+
+    def _list_databases(self) -> list[str]:
+        with self._connection(None) as conn:
+            names = conn.exec_driver_sql("SHOW DATABASES").scalars().all()
+        return [str(name) for name in names if str(name).lower() not in _SYSTEM_DATABASES]
+
+    def _list_tables(
+        self,
+        conn: sa.Connection,
+        database: str,
+        schema: str | None,
+        table: str | None,
+        exclude_columns: bool,
+    ) -> list[TableInfo]:
+        columns: dict[str, list[ColumnInfo]] = {}
+        if not exclude_columns:
+            for table_name, name, column_type_name in conn.execute(
+                _COLUMNS, {"database": database}
+            ):
+                columns.setdefault(table_name, []).append(
+                    ColumnInfo(name=name, type=column_type_name)
+                )
+
+        found: list[TableInfo] = []
+        for name, table_type in conn.execute(_TABLES, {"database": database}):
+            if table is not None and name != table:
+                continue
+            kind = "view" if table_type == "VIEW" else "table"
+            found.append(
+                TableInfo(
+                    database=database,
+                    schema=None,
+                    type=kind,
+                    name=name,
+                    columns=columns.get(name, []),
+                )
+            )
+        return found
+
+    def _retrieve_page(
+        self,
+        data_source: SQLDataSource,
+        permissions: Permissions | None,
+        offset: int,
+        limit: int | None,
+        count_rows: bool,
+    ) -> RetrievedPage:
+        if offset and limit is None:
+            limit = _NO_LIMIT
+        return super()._retrieve_page(data_source, permissions, offset, limit, count_rows)
+
+    def _try_connect(self) -> None:
+        # The handshake must fail within the connect timeout, not the (longer) query timeout.
+        args = {**self._connect_args(), "read_timeout": self.connect_timeout}
+        engine = sa.create_engine(
+            self._engine_url(self._default_database()), poolclass=sa.NullPool, connect_args=args
+        )
+        try:
+            with engine.connect():
+                pass
+        finally:
+            engine.dispose()
+
+    # SSL -------------------------------------------------------------------------------------
+
+    def _read_timeout(self) -> int | None:
+        if self.query_timeout is None:
+            return None
+        return self.query_timeout + self.connect_timeout
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        """Return the TLS context of `ssl_mode`, or None when PyMySQL's default applies."""
+        if self.ssl_mode in ("DISABLED", "PREFERRED"):
+            return None
+        context = ssl.create_default_context(cadata=self.ssl_ca or None)
+        context.check_hostname = self.ssl_mode == "VERIFY_IDENTITY"
+        if self.ssl_mode == "REQUIRED":
+            context.verify_mode = ssl.CERT_NONE
+        if self.ssl_cert is not None and self.ssl_key is not None:
+            with (
+                _private_file(self.ssl_cert) as cert,
+                _private_file(self.ssl_key.get_secret_value()) as key,
+            ):
+                context.load_cert_chain(cert, key)
+        return context
+
+
+@contextlib.contextmanager
+def _private_file(text: str) -> Iterator[str]:
+    """Write `text` to a file only the current user can read, and remove it afterwards."""
+    descriptor, path = tempfile.mkstemp(prefix="toucan-mysql-", suffix=".pem")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        yield path
+    finally:
+        os.unlink(path)

@@ -1,0 +1,700 @@
+"""The shared base of the SQL connectors: engines, read-only queries, pages, status, discovery.
+
+A dialect subclasses `SQLConnector` and `SQLDataSource` and fills the hooks marked "Dialect
+hook" below (engine URL, read-only transaction, cursor types, error classification); the base
+does everything else the same way for every database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import Field, PrivateAttr, model_validator
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from typing_extensions import Self
+
+from toucan_connectors.dependencies import import_optional
+from toucan_connectors.discovery import ColumnInfo, DiscoverableConnector, TableInfo
+from toucan_connectors.errors import (
+    ConnectionFailedError,
+    InvalidDataSourceError,
+    ProviderError,
+)
+from toucan_connectors.frames import normalize_frame, unique_column_names
+from toucan_connectors.permissions.pandas_filter import apply_permissions
+from toucan_connectors.permissions.sql_filter import build_sql_predicate
+from toucan_connectors.slicing import RetrievedPage
+from toucan_connectors.sql.query import (
+    SUBQUERY_ALIAS,
+    BoundQuery,
+    bind_query,
+    check_single_statement,
+    page_query,
+    split_order,
+    table_query,
+)
+from toucan_connectors.sql.types import ColumnType, build_frame
+from toucan_connectors.status import CheckFailedError, StatusCheck, host_and_port_checks
+from toucan_connectors.toucan_connector import Permissions, ToucanConnector, ToucanDataSource
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CONNECT_STEPS", "SQLConnector", "SQLDataSource"]
+
+CONNECT_STEPS = ("Connected", "Authenticated", "Database exists")
+"""The status steps decided by one connection attempt, in order."""
+
+_NUMERIC_KINDS = frozenset({"integer", "big_integer", "float", "decimal"})
+# Engines are created rarely; one lock for all connectors keeps the models copyable.
+_ENGINE_LOCK = threading.Lock()
+
+
+class SQLDataSource(ToucanDataSource):
+    """A query, or a whole table, of one database."""
+
+    unrendered_fields: ClassVar[frozenset[str]] = frozenset({"query"})
+
+    database: str | None = Field(
+        None, description="Database to query; the connector's default database when empty."
+    )
+    query: str | None = Field(
+        None,
+        description="One SELECT statement. Its `{{ name }}` and `%(name)s` templates are bound "
+        "as values, never pasted into the SQL. Set this or `table`.",
+    )
+    table: str | None = Field(
+        None,
+        description="A table or view to read whole, written `name` or `schema.name`; it is "
+        "quoted as an identifier. Set this or `query`.",
+    )
+
+    @model_validator(mode="after")
+    def _check_query_or_table(self) -> Self:
+        has_query = bool(self.query and self.query.strip())
+        has_table = bool(self.table and self.table.strip())
+        if has_query == has_table:
+            found = "both" if has_query else "neither"
+            raise ValueError(
+                f'Data source "{self.domain}" has {found} of "query" and "table": '
+                'set exactly one of them ("query" for SQL, "table" for a whole table).'
+            )
+        return self
+
+
+class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQLDataSource):
+    """Base of the connectors that reach a database through SQLAlchemy."""
+
+    driver: ClassVar[str] = ""
+    """SQLAlchemy driver name, e.g. ``postgresql+psycopg2``."""
+    driver_module: ClassVar[str] = ""
+    """Module the driver imports from, checked with the install message of `extra`."""
+    driver_package: ClassVar[str | None] = None
+    """Distribution name of the driver when it differs from `driver_module`."""
+    extra: ClassVar[str] = ""
+    """The pip extra that installs the driver."""
+    sqlglot_dialect: ClassVar[str] = ""
+    """The sqlglot dialect that parses this database's SQL."""
+    system_schemas: ClassVar[frozenset[str]] = frozenset({"information_schema"})
+    """Schemas `get_model` skips unless asked for by name."""
+    fast_driver: ClassVar[str | None] = None
+    """Arrow driver of the fast path (see `sql/arrow_reader.py`); None: standard path only."""
+    transient_errors: ClassVar[tuple[type[BaseException], ...]] = (ConnectionFailedError,)
+    status_steps: ClassVar[tuple[str, ...]] = (
+        "Host resolved",
+        "Port opened",
+        *CONNECT_STEPS,
+    )
+
+    connect_timeout: int = Field(
+        10, ge=1, description="Seconds to wait for a connection before giving up."
+    )
+    query_timeout: int | None = Field(
+        300,
+        ge=1,
+        description="Seconds a query may run before the server cancels it; empty for no limit.",
+    )
+    fast_path: bool = Field(
+        True,
+        description="Read whole results through the Arrow-native driver when the connector has "
+        'one and it is installed (`pip install "toucan-connectors[fast]"`); the frame is the '
+        "same, built faster and with less memory. Off: always the standard driver.",
+    )
+
+    _engines: dict[str | None, sa.Engine] = PrivateAttr(default_factory=dict)
+    _fast_readers: dict[str | None, Any] = PrivateAttr(default_factory=dict)
+
+    # Dialect hooks ---------------------------------------------------------------------------
+
+    def _engine_url(self, database: str | None) -> sa.URL:
+        """Dialect hook: the URL of `database` (None: the default one)."""
+        raise NotImplementedError
+
+    def _connect_args(self) -> dict[str, Any]:
+        """Dialect hook: keyword arguments of the driver's `connect`."""
+        return {}
+
+    def _configure_engine(self, engine: sa.Engine) -> None:
+        """Dialect hook: register engine events (e.g. fresh credentials for each connection)."""
+
+    def _network_address(self) -> tuple[str, int] | None:
+        """Dialect hook: the host and port the status checks probe; None for a local file."""
+        return None
+
+    def _default_database(self) -> str | None:
+        """Dialect hook: the database used when a data source names none."""
+        return None
+
+    def _begin_read_only(self, conn: sa.Connection) -> None:
+        """Dialect hook: make the connection's transaction read-only and set the query timeout."""
+
+    def _column_types(self, result: sa.CursorResult[Any]) -> list[ColumnType]:
+        """Dialect hook: the name, provider type and kind of each column of a result."""
+        raise NotImplementedError
+
+    def _connect_error_step(self, error: BaseException) -> str:
+        """Dialect hook: which of `CONNECT_STEPS` a driver's connection error fails."""
+        return CONNECT_STEPS[0]
+
+    def _is_read_only_violation(self, error: BaseException) -> bool:
+        """Dialect hook: whether a driver error is a write refused by the read-only transaction."""
+        return False
+
+    def _list_databases(self) -> list[str]:
+        """Dialect hook: the databases `get_model` explores when none is named."""
+        return [self._default_database() or ""]
+
+    def _list_tables(
+        self,
+        conn: sa.Connection,
+        database: str,
+        schema: str | None,
+        table: str | None,
+        exclude_columns: bool,
+    ) -> list[TableInfo]:
+        """Dialect hook: the tables and views of one database, through SQLAlchemy's inspector."""
+        return _inspect_tables(conn, database, schema, table, exclude_columns, self.system_schemas)
+
+    # Engines ---------------------------------------------------------------------------------
+
+    def get_engine(self, database: str | None = None) -> sa.Engine:
+        """Return the pooled engine of `database`, created on first use and then reused."""
+        key = database or self._default_database()
+        engine = self._engines.get(key)
+        if engine is not None:
+            return engine
+        with _ENGINE_LOCK:
+            engine = self._engines.get(key)
+            if engine is None:
+                import_optional(
+                    self.driver_module,
+                    connector=self.type or type(self).__name__,
+                    extra=self.extra,
+                    package=self.driver_package,
+                )
+                engine = sa.create_engine(
+                    self._engine_url(key),
+                    pool_pre_ping=True,
+                    connect_args=self._connect_args(),
+                )
+                self._configure_engine(engine)
+                self._engines[key] = engine
+        return engine
+
+    def close(self) -> None:
+        """Close every pooled connection of this connector."""
+        with _ENGINE_LOCK:
+            engines, self._engines = list(self._engines.values()), {}
+            readers, self._fast_readers = list(self._fast_readers.values()), {}
+        for engine in engines:
+            engine.dispose()
+        for reader in readers:
+            reader.dispose()
+
+    @contextmanager
+    def _connection(self, database: str | None, read_only: bool = True) -> Iterator[sa.Connection]:
+        """Yield a pooled connection in a read-only transaction that is always rolled back."""
+        engine = self.get_engine(database)
+        try:
+            conn = engine.connect()
+        except DBAPIError as exc:
+            raise ConnectionFailedError(
+                f'The "{self._label()}" connector could not connect to database '
+                f'"{database or self._default_database()}": {self._driver_message(exc)}. '
+                "Check the host, port, credentials and database name with get_status()."
+            ) from exc
+        try:
+            if read_only:
+                self._begin_read_only(conn)
+            yield conn
+        finally:
+            conn.rollback()
+            conn.close()
+
+    # Retrieval -------------------------------------------------------------------------------
+
+    def _retrieve_data(self, data_source: SQLDataSource) -> pd.DataFrame:
+        """Run the data source's query and return all its rows."""
+        return self._retrieve_page(data_source, None, 0, None, False).df
+
+    def _retrieve_page(
+        self,
+        data_source: SQLDataSource,
+        permissions: Permissions | None,
+        offset: int,
+        limit: int | None,
+        count_rows: bool,
+    ) -> RetrievedPage:
+        """Return one page, with permissions, LIMIT/OFFSET and COUNT(*) pushed into SQL."""
+        query = self._bound_query(data_source)
+        database = data_source.database
+        logger.debug(
+            "Querying %s database %r for %r (offset %d, limit %s)",
+            self._label(),
+            database or self._default_database(),
+            data_source.domain,
+            offset,
+            limit,
+        )
+        if not permissions and offset == 0 and limit is None:
+            fast = self._fetch_fast(query, database)
+            if fast is not None:
+                return RetrievedPage(fast[0], len(fast[0]), _type_names(fast[1]))
+        with self._connection(database) as conn, self._wrap_errors(data_source.domain):
+            if permissions:
+                return self._filtered_page(
+                    conn, query, data_source, permissions, offset, limit, count_rows
+                )
+            return self._plain_page(conn, query, offset, limit, count_rows)
+
+    def _plain_page(
+        self,
+        conn: sa.Connection,
+        query: BoundQuery,
+        offset: int,
+        limit: int | None,
+        count_rows: bool,
+    ) -> RetrievedPage:
+        if offset == 0 and limit is None:
+            df, columns = self._fetch(conn, query.to_text())
+            return RetrievedPage(df, len(df), _type_names(columns))
+
+        paged = page_query(query, self.sqlglot_dialect, offset, limit)
+        if paged is None:
+            logger.debug("The query cannot be paged in SQL; it is sliced after reading it whole")
+            df, columns = self._fetch(conn, query.to_text())
+            end = None if limit is None else offset + limit
+            return RetrievedPage(df.iloc[offset:end], len(df), _type_names(columns))
+
+        df, columns = self._fetch(conn, paged.to_text())
+        total = None
+        if count_rows:
+            total = _total_from_short_page(len(df), offset, limit)
+            if total is None:
+                total = self._count(conn, query.to_text().columns().subquery(SUBQUERY_ALIAS))
+        return RetrievedPage(df, total, _type_names(columns))
+
+    def _filtered_page(
+        self,
+        conn: sa.Connection,
+        query: BoundQuery,
+        data_source: SQLDataSource,
+        permissions: Permissions,
+        offset: int,
+        limit: int | None,
+        count_rows: bool,
+    ) -> RetrievedPage:
+        started = time.perf_counter()
+        built = self._filtered_statement(conn, query, permissions, data_source.parameters)
+        filtering_time = time.perf_counter() - started
+        if built is None:
+            logger.debug("The query cannot be wrapped in SQL; permissions are applied in pandas")
+            df, columns = self._fetch(conn, query.to_text())
+            df = apply_permissions(df, permissions, data_source.parameters).reset_index(drop=True)
+            end = None if limit is None else offset + limit
+            return RetrievedPage(df.iloc[offset:end], len(df), _type_names(columns))
+
+        statement, order_by, hidden = built
+        paged = statement.order_by(*order_by).offset(offset or None).limit(limit)
+        df, columns = self._fetch(conn, paged, hidden)
+        total = None
+        if count_rows:
+            total = _total_from_short_page(len(df), offset, limit)
+            if total is None:
+                total = self._count(conn, statement.subquery("_toucan_filtered"))
+        return RetrievedPage(df, total, _type_names(columns), filtering_time)
+
+    def _filtered_statement(
+        self,
+        conn: sa.Connection,
+        query: BoundQuery,
+        permissions: Permissions,
+        parameters: Mapping[str, Any] | None,
+    ) -> tuple[sa.Select[Any], list[sa.TextClause], int] | None:
+        """Wrap the query in a SELECT filtered by the permissions, its order moved outside."""
+        probe = page_query(query, self.sqlglot_dialect, 0, 0)
+        if probe is None:
+            return None
+        result = conn.execute(probe.to_text())
+        columns = self._column_types(result)
+        result.close()
+
+        names = [column.name for column in columns]
+        split = split_order(query, self.sqlglot_dialect, names)
+        inner, order_by, hidden = query, [], 0
+        if split is not None:
+            inner, order_by, hidden = split.inner, split.order_by, split.hidden_columns
+
+        numeric = [column.name for column in columns if column.kind in _NUMERIC_KINDS]
+        predicate = build_sql_predicate(permissions, parameters, numeric_columns=numeric)
+        subquery = inner.to_text().columns().subquery(SUBQUERY_ALIAS)
+        statement: sa.Select[Any] = (
+            sa.select(sa.literal_column("*")).select_from(subquery).where(predicate)
+        )
+        return statement, [sa.text(key) for key in order_by], hidden
+
+    def iter_batches(
+        self,
+        data_source: SQLDataSource,
+        permissions: Permissions | None = None,
+        batch_size: int = 10_000,
+        as_arrow: bool = False,
+    ) -> Iterator[Any]:
+        """Yield the result as frames (or Arrow record batches) of at most `batch_size` rows.
+
+        Rows stream through a server-side cursor, so memory stays bounded by the batch size.
+        Each frame's index continues the previous one's, so concatenated they equal `get_df`.
+        At least one (possibly empty) batch is yielded.
+        """
+        if batch_size < 1:
+            raise InvalidDataSourceError(f"batch_size must be at least 1 (got {batch_size}).")
+        rendered = data_source.rendered()
+        offset = 0
+        for df in self._iter_frames(rendered, permissions, batch_size):
+            df = normalize_frame(df).set_axis(pd.RangeIndex(offset, offset + len(df)))
+            offset += len(df)
+            yield _to_record_batch(df) if as_arrow else df
+
+    def _iter_frames(
+        self, data_source: SQLDataSource, permissions: Permissions | None, batch_size: int
+    ) -> Iterator[pd.DataFrame]:
+        query = self._bound_query(data_source)
+        database = data_source.database
+        if not permissions and self.fast_path and self.fast_driver:
+            from toucan_connectors.sql.arrow_reader import iter_fast_frames
+
+            frames = iter_fast_frames(self, query, database, batch_size)
+            if frames is not None:
+                yield from frames
+                return
+
+        with self._connection(database) as conn, self._wrap_errors(data_source.domain):
+            statement: sa.Executable = query.to_text()
+            hidden = 0
+            built = None
+            if permissions:
+                built = self._filtered_statement(conn, query, permissions, data_source.parameters)
+            if built is not None:
+                statement, hidden = built[0].order_by(*built[1]), built[2]
+            result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(
+                statement
+            )
+            columns = self._column_types(result)
+            if hidden:
+                columns = columns[:-hidden]
+            empty = True
+            for rows in result.partitions(batch_size):
+                empty = False
+                df = build_frame([row[: len(columns)] for row in rows], columns)
+                if permissions and built is None:
+                    df = apply_permissions(df, permissions, data_source.parameters)
+                yield df
+            if empty:
+                yield build_frame([], columns)
+
+    def _fetch_fast(
+        self, query: BoundQuery, database: str | None
+    ) -> tuple[pd.DataFrame, list[ColumnType]] | None:
+        """Read a whole result on the Arrow fast path; None when the standard path must."""
+        if not (self.fast_path and self.fast_driver):
+            return None
+        from toucan_connectors.sql.arrow_reader import read_fast
+
+        return read_fast(self, query, database)
+
+    def _fetch(
+        self, conn: sa.Connection, statement: sa.Executable, hidden_columns: int = 0
+    ) -> tuple[pd.DataFrame, list[ColumnType]]:
+        result = conn.execute(statement)
+        columns = self._column_types(result)
+        rows: list[Any] = list(result.fetchall())
+        if hidden_columns:
+            columns = columns[:-hidden_columns]
+            rows = [row[:-hidden_columns] for row in rows]
+        return build_frame(rows, columns), columns
+
+    def _count(self, conn: sa.Connection, subquery: sa.Subquery) -> int:
+        logger.debug("Counting the rows of the query")
+        return int(conn.execute(sa.select(sa.func.count()).select_from(subquery)).scalar_one())
+
+    def _bound_query(self, data_source: SQLDataSource) -> BoundQuery:
+        if data_source.table:
+            return table_query(data_source.table, self.get_engine(data_source.database).dialect)
+        assert data_source.query is not None  # the data source validator guarantees one
+        check_single_statement(data_source.query, self.sqlglot_dialect, data_source.domain)
+        return bind_query(data_source.query, data_source.parameters)
+
+    @contextmanager
+    def _wrap_errors(self, data_source: str) -> Iterator[None]:
+        """Turn driver errors into our errors, with the data source and the fix in the message."""
+        try:
+            yield
+        except DBAPIError as exc:
+            message = self._driver_message(exc)
+            if self._is_read_only_violation(exc.orig or exc):
+                raise InvalidDataSourceError(
+                    f'Data source "{data_source}" tried to change the database ({message}): '
+                    "data sources run in read-only transactions, so write a SELECT."
+                ) from exc
+            if exc.connection_invalidated:
+                raise ConnectionFailedError(
+                    f'The connection of data source "{data_source}" was lost: {message}.'
+                ) from exc
+            raise ProviderError(
+                f'The "{self._label()}" connector could not run data source "{data_source}": '
+                f"{message}. Fix the query, or check it with describe()."
+            ) from exc
+
+    def _driver_message(self, exc: SQLAlchemyError) -> str:
+        """The driver's own message, first line only and without any secret of the connector."""
+        original = getattr(exc, "orig", None) or exc
+        text = " ".join(str(original).strip().split("\n")[0:1]) or type(original).__name__
+        for secret in self._secret_values():
+            text = text.replace(secret, "***")
+        return text
+
+    def _secret_values(self) -> list[str]:
+        values = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if hasattr(value, "get_secret_value") and value.get_secret_value():
+                values.append(value.get_secret_value())
+        return values
+
+    def _label(self) -> str:
+        return self.type or type(self).__name__
+
+    # Describe, explain, version --------------------------------------------------------------
+
+    def describe(self, data_source: SQLDataSource) -> dict[str, str]:
+        """Return the result's column names and provider types, running the query with LIMIT 0."""
+        rendered = data_source.rendered()
+        query = self._bound_query(rendered)
+        probe = page_query(query, self.sqlglot_dialect, 0, 0)
+        if probe is None:
+            return super().describe(data_source)
+        with self._connection(rendered.database) as conn, self._wrap_errors(rendered.domain):
+            _, columns = self._fetch(conn, probe.to_text())
+        return _type_names(columns)
+
+    def explain(
+        self, data_source: SQLDataSource, permissions: Permissions | None = None
+    ) -> pd.DataFrame:
+        """Return the database's plan for the data source's query (its EXPLAIN output)."""
+        rendered = data_source.rendered()
+        query = self._bound_query(rendered)
+        with self._connection(rendered.database) as conn, self._wrap_errors(rendered.domain):
+            statement: sa.ClauseElement = query.to_text()
+            if permissions:
+                built = self._filtered_statement(conn, query, permissions, rendered.parameters)
+                if built is not None:
+                    statement = built[0]
+            compiled: Any = statement.compile(conn, compile_kwargs={"render_postcompile": True})
+            params = compiled.construct_params()
+            positional = compiled.positiontup
+            arguments: Any = tuple(params[name] for name in positional) if positional else params
+            result = conn.exec_driver_sql(f"EXPLAIN {compiled}", arguments)
+            columns = self._column_types(result)
+            return build_frame(result.fetchall(), columns)
+
+    def get_engine_version(self) -> tuple[int, ...]:
+        """Return the server's version as a tuple of ints, e.g. ``(15, 4)``."""
+        with self._connection(None, read_only=False) as conn:
+            info = conn.dialect.server_version_info or ()
+        return tuple(part for part in info if isinstance(part, int))
+
+    # Status ----------------------------------------------------------------------------------
+
+    def _status_checks(self) -> list[StatusCheck]:
+        """Host resolves, port opens, then one connection attempt decides the last steps."""
+        checks: list[StatusCheck] = []
+        address = self._network_address()
+        if address is not None:
+            checks += host_and_port_checks(*address, timeout=self.connect_timeout)
+        attempt = _ConnectionAttempt(self)
+        checks += [StatusCheck(step, attempt.checker(step)) for step in CONNECT_STEPS]
+        return checks
+
+    def _try_connect(self) -> None:
+        """Open (and close) one new connection to the default database."""
+        engine = sa.create_engine(
+            self._engine_url(self._default_database()),
+            poolclass=sa.NullPool,
+            connect_args=self._connect_args(),
+        )
+        self._configure_engine(engine)
+        try:
+            with engine.connect():
+                pass
+        finally:
+            engine.dispose()
+
+    # Discovery -------------------------------------------------------------------------------
+
+    def get_model(
+        self,
+        db_name: str | None = None,
+        schema_name: str | None = None,
+        table_name: str | None = None,
+        exclude_columns: bool = False,
+    ) -> list[TableInfo]:
+        """List tables, views and materialized views with their columns, optionally filtered."""
+        tables, _ = self.get_model_with_info(db_name, schema_name, table_name, exclude_columns)
+        return tables
+
+    def get_model_with_info(
+        self,
+        db_name: str | None = None,
+        schema_name: str | None = None,
+        table_name: str | None = None,
+        exclude_columns: bool = False,
+    ) -> tuple[list[TableInfo], dict[str, Any]]:
+        """Like `get_model`, plus ``{"unreachable_databases": {name: error}}``."""
+        databases = [db_name] if db_name else self._list_databases()
+        tables: list[TableInfo] = []
+        unreachable: dict[str, str] = {}
+        for database in databases:
+            logger.debug("Listing the tables of %s database %r", self._label(), database)
+            try:
+                with self._connection(database or None) as conn:
+                    tables += self._list_tables(
+                        conn, database, schema_name, table_name, exclude_columns
+                    )
+            except (ConnectionFailedError, SQLAlchemyError) as exc:
+                message = (
+                    str(exc)
+                    if isinstance(exc, ConnectionFailedError)
+                    else (self._driver_message(exc))
+                )
+                logger.warning(
+                    "Database %r was skipped: %s. Grant the connector's user access to it, or "
+                    "pass db_name to explore another one.",
+                    database,
+                    message,
+                )
+                unreachable[database] = message
+        return tables, {"unreachable_databases": unreachable}
+
+
+class _ConnectionAttempt:
+    """One connection attempt whose outcome the last status steps share."""
+
+    def __init__(self, connector: SQLConnector) -> None:
+        self._connector = connector
+        self._outcome: tuple[str, str] | None = None
+        self._done = False
+
+    def checker(self, step: str) -> Any:
+        """Return the check of `step`: it fails when the attempt failed at that step."""
+
+        def _check() -> None:
+            failed = self._failure()
+            if failed is not None and failed[0] == step:
+                raise CheckFailedError(failed[1])
+
+        return _check
+
+    def _failure(self) -> tuple[str, str] | None:
+        if not self._done:
+            self._done = True
+            try:
+                self._connector._try_connect()
+            except Exception as exc:  # noqa: BLE001 - any error fails a step, never passes it
+                original = getattr(exc, "orig", None) or exc
+                step = self._connector._connect_error_step(original)
+                if step not in CONNECT_STEPS:
+                    step = CONNECT_STEPS[0]
+                message = (
+                    self._connector._driver_message(exc)
+                    if isinstance(exc, SQLAlchemyError)
+                    else str(exc)
+                )
+                self._outcome = (step, message)
+        return self._outcome
+
+
+def _total_from_short_page(fetched: int, offset: int, limit: int | None) -> int | None:
+    """The total when a page is shorter than asked (and so the last), else None."""
+    if limit is not None and fetched >= limit:
+        return None
+    if fetched == 0 and offset > 0:
+        return None
+    return offset + fetched
+
+
+def _to_record_batch(df: pd.DataFrame) -> Any:
+    """Return a frame as one Arrow record batch."""
+    import pyarrow as pa
+
+    return pa.RecordBatch.from_pandas(df, preserve_index=False)
+
+
+def _type_names(columns: Sequence[ColumnType]) -> dict[str, str]:
+    names = unique_column_names(column.name for column in columns)
+    return {name: column.db_type for name, column in zip(names, columns, strict=True)}
+
+
+def _inspect_tables(
+    conn: sa.Connection,
+    database: str,
+    schema: str | None,
+    table: str | None,
+    exclude_columns: bool,
+    system_schemas: frozenset[str],
+) -> list[TableInfo]:
+    """List tables and views through SQLAlchemy's inspector, which binds the names it asks for."""
+    inspector = sa.inspect(conn)
+    schemas = (
+        [schema]
+        if schema
+        else [name for name in inspector.get_schema_names() if name not in system_schemas]
+    )
+    found: list[TableInfo] = []
+    for schema_name in schemas:
+        listed = [("table", name) for name in inspector.get_table_names(schema_name)]
+        listed += [("view", name) for name in inspector.get_view_names(schema_name)]
+        for kind, name in sorted(listed, key=lambda item: item[1]):
+            if table is not None and name != table:
+                continue
+            columns: list[ColumnInfo] = []
+            if not exclude_columns:
+                columns = [
+                    ColumnInfo(name=column["name"], type=str(column["type"]))
+                    for column in inspector.get_columns(name, schema_name)
+                ]
+            found.append(
+                TableInfo(
+                    database=database,
+                    schema=schema_name,
+                    type=kind,  # type: ignore[typeddict-item]
+                    name=name,
+                    columns=columns,
+                )
+            )
+    return found

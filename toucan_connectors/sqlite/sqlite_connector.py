@@ -1,0 +1,177 @@
+"""The SQLite connector: a database file read through the shared SQL base, read-only."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import urllib.parse
+from typing import Any, ClassVar
+
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import Field
+
+from toucan_connectors.discovery import ColumnInfo, TableInfo
+from toucan_connectors.sql.sql_connector import SQLConnector, SQLDataSource
+from toucan_connectors.sql.types import ColumnType, build_frame
+from toucan_connectors.sqlite.types import column_type, declared_types
+from toucan_connectors.status import CheckFailedError, StatusCheck
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SQLiteConnector", "SQLiteDataSource"]
+
+MEMORY = ":memory:"
+_OBJECTS = sa.text(
+    "SELECT name, type FROM sqlite_schema WHERE type IN ('table', 'view') "
+    "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+)
+_COLUMNS = sa.text("SELECT name, type FROM pragma_table_xinfo(:name) ORDER BY cid")
+
+
+class SQLiteDataSource(SQLDataSource):
+    """A query, or a whole table, of the SQLite database."""
+
+
+class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
+    """Reads a SQLite database file, opened read-only."""
+
+    driver: ClassVar[str] = "sqlite+pysqlite"
+    driver_module: ClassVar[str] = "sqlite3"
+    extra: ClassVar[str] = "sqlite"
+    sqlglot_dialect: ClassVar[str] = "sqlite"
+    status_steps: ClassVar[tuple[str, ...]] = ("File exists", "File opened", "File is a database")
+    limitations: ClassVar[tuple[str, ...]] = (
+        "NUMERIC and DECIMAL columns come back as float64: SQLite stores them as floating-point "
+        "numbers, so no exact decimal exists to keep.",
+        "A column's dtype comes from its declared type; a value of another type in it (SQLite "
+        "allows that) makes the column keep the type of its values, with a warning. CAST the "
+        "column in the query to choose its type.",
+        "A column whose type cannot be worked out (no declared type, NULL, a parameter, an "
+        "unknown function) gets its dtype from its values, so an empty result has it as object.",
+        "`database` in a data source is ignored: a connector reads one file; the query timeout "
+        "is not enforced.",
+        "`:memory:` opens a new, empty database on each connection: useful for queries that "
+        "read no table.",
+    )
+
+    path: str = Field(
+        description="Path of the database file, opened read-only; `:memory:` for an empty "
+        "in-memory database."
+    )
+
+    # Dialect hooks ---------------------------------------------------------------------------
+
+    def _engine_url(self, database: str | None) -> sa.URL:
+        if self.path == MEMORY:
+            return sa.URL.create(self.driver, database=MEMORY)
+        # A `file:` URI with mode=ro: writes are refused and the file is never created.
+        location = urllib.parse.quote(os.path.abspath(self.path))
+        return sa.URL.create(
+            self.driver, database=f"file:{location}", query={"mode": "ro", "uri": "true"}
+        )
+
+    def _connect_args(self) -> dict[str, Any]:
+        return {"timeout": self.connect_timeout}
+
+    def _begin_read_only(self, conn: sa.Connection) -> None:
+        # mode=ro covers files; query_only also covers `:memory:`.
+        conn.exec_driver_sql("PRAGMA query_only = ON")
+
+    def _column_types(self, result: sa.CursorResult[Any]) -> list[ColumnType]:
+        names = [str(column[0]) for column in result.cursor.description or ()]
+        types = self._declared_types(result, len(names))
+        return [column_type(name, db_type, []) for name, db_type in zip(names, types, strict=True)]
+
+    def _is_read_only_violation(self, error: BaseException) -> bool:
+        return isinstance(error, sqlite3.OperationalError) and "readonly database" in str(error)
+
+    def _list_databases(self) -> list[str]:
+        return ["main"]
+
+    def _list_tables(
+        self,
+        conn: sa.Connection,
+        database: str,
+        schema: str | None,
+        table: str | None,
+        exclude_columns: bool,
+    ) -> list[TableInfo]:
+        found: list[TableInfo] = []
+        for name, kind in conn.execute(_OBJECTS):
+            if table is not None and name != table:
+                continue
+            columns: list[ColumnInfo] = []
+            if not exclude_columns:
+                columns = [
+                    ColumnInfo(name=column, type=(declared or "").upper())
+                    for column, declared in conn.execute(_COLUMNS, {"name": name})
+                ]
+            found.append(
+                TableInfo(database="main", schema=None, type=kind, name=name, columns=columns)
+            )
+        return found
+
+    def _fetch(
+        self, conn: sa.Connection, statement: sa.Executable, hidden_columns: int = 0
+    ) -> tuple[pd.DataFrame, list[ColumnType]]:
+        # SQLite's types are settled with the rows in hand: a value of another type than the
+        # declared one makes its column fall back to the type of its values.
+        result = conn.execute(statement)
+        names = [str(column[0]) for column in result.cursor.description or ()]
+        types = self._declared_types(result, len(names))
+        rows = result.fetchall()
+        if hidden_columns:
+            names, types = names[:-hidden_columns], types[:-hidden_columns]
+            rows = [row[:-hidden_columns] for row in rows]
+
+        columns = [
+            column_type(name, db_type, [row[position] for row in rows])
+            for position, (name, db_type) in enumerate(zip(names, types, strict=True))
+        ]
+        return build_frame(rows, columns), columns
+
+    def _declared_types(self, result: sa.CursorResult[Any], width: int) -> list[str | None]:
+        raw = result.context.root_connection.connection.dbapi_connection
+        sql = str(result.context.statement)
+        return declared_types(raw, sql, width)  # type: ignore[arg-type]
+
+    # Status ----------------------------------------------------------------------------------
+
+    def _status_checks(self) -> list[StatusCheck]:
+        return [
+            StatusCheck("File exists", self._check_file_exists),
+            StatusCheck("File opened", self._check_file_opens),
+            StatusCheck("File is a database", self._check_is_database),
+        ]
+
+    def _check_file_exists(self) -> None:
+        if self.path != MEMORY and not os.path.isfile(self.path):
+            raise CheckFailedError(
+                f'File "{self.path}" does not exist: check the path (relative paths start '
+                "from the current directory)."
+            )
+
+    def _check_file_opens(self) -> None:
+        try:
+            self._open_raw().close()
+        except sqlite3.Error as exc:
+            raise CheckFailedError(f'File "{self.path}" could not be opened: {exc}.') from exc
+
+    def _check_is_database(self) -> None:
+        conn = self._open_raw()
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise CheckFailedError(
+                f'File "{self.path}" is not a SQLite database ({exc}): point `path` at one.'
+            ) from exc
+        finally:
+            conn.close()
+
+    def _open_raw(self) -> sqlite3.Connection:
+        url = self._engine_url(None)
+        if self.path == MEMORY:
+            return sqlite3.connect(MEMORY)
+        return sqlite3.connect(f"{url.database}?mode=ro", uri=True)
