@@ -12,7 +12,10 @@ Parameter values are data, never templates: a value that contains `{{ 7*7 }}` st
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -33,7 +36,38 @@ _IDENTIFIER_BEFORE = re.compile(
 _NOT_IN_BEFORE = re.compile(r"\bNOT\s+IN\s*\(?\s*$", re.IGNORECASE)
 _IDENTIFIER_AFTER = re.compile(r"^[.\"`\]]")
 
-_ENVIRONMENT = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_MAX_SIZE = 1_000_000
+
+
+class _LimitedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, refusing `*` and `**` whose result would be huge."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        """Refuse a power or a repetition whose result would be huge, then compute it."""
+        if operator == "**" and isinstance(right, int) and abs(right) > 1000:
+            raise OverflowError(f"the power {right} is too large")
+        if operator == "*":
+            sizes = [len(v) for v in (left, right) if isinstance(v, str | list | tuple)]
+            counts = [v for v in (left, right) if isinstance(v, int)]
+            if sizes and counts and sizes[0] * max(counts[0], 0) > _MAX_SIZE:
+                raise OverflowError("the repeated value would be too large")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENVIRONMENT = _LimitedSandbox(undefined=StrictUndefined, autoescape=False)
+_BINDABLE = (
+    str,
+    int,
+    float,
+    decimal.Decimal,
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    uuid.UUID,
+    bytes,
+)
 
 
 def has_template(text: str) -> bool:
@@ -86,11 +120,22 @@ def render_sql(
         if isinstance(value, Undefined):
             # The finalize hook sees undefined values before they are printed: fail them here.
             value._fail_with_undefined_error()
+        _check_bindable(value, sql)
         values.append(value)
         return f"\x00{len(values) - 1}\x00"
 
     marked = _render_template(_to_jinja(sql), dict(parameters or {}), finalize=_collect)
     return _bind_markers(sql, marked, values, paramstyle)
+
+
+def _check_bindable(value: Any, sql: str) -> None:
+    items = value if isinstance(value, list | tuple | set | frozenset) else [value]
+    for item in items:
+        if item is not None and not isinstance(item, _BINDABLE):
+            raise TemplateError(
+                f"A template in {_excerpt(sql)} gives a {type(item).__name__}, which SQL cannot "
+                "bind: pass a number, a string, a date or a list of them."
+            )
 
 
 def _to_jinja(text: str) -> str:
@@ -110,7 +155,7 @@ def _render_string(text: str, context: dict[str, Any]) -> Any:
         result = _ENVIRONMENT.compile_expression(single.group(1), undefined_to_none=False)(
             **context
         )
-    except (UndefinedError, SecurityError, TemplateSyntaxError) as exc:
+    except (UndefinedError, SecurityError, TemplateSyntaxError, OverflowError, ValueError) as exc:
         raise _template_error(text, exc) from exc
     if isinstance(result, Undefined):
         # An unsafe attribute comes back as an undefined value carrying a SecurityError.
@@ -130,7 +175,9 @@ def _render_template(
         environment = _ENVIRONMENT.overlay(finalize=finalize)
     try:
         return environment.from_string(source).render(**context)
-    except (UndefinedError, SecurityError, TemplateSyntaxError) as exc:
+    except TemplateError:
+        raise
+    except (UndefinedError, SecurityError, TemplateSyntaxError, OverflowError, ValueError) as exc:
         raise _template_error(source, exc) from exc
 
 
@@ -209,6 +256,8 @@ def _excerpt(text: str, size: int = 80) -> str:
 
 
 def _template_error(text: str, exc: Exception) -> TemplateError:
+    if isinstance(exc, OverflowError | ValueError):
+        return TemplateError(f"Template {_excerpt(text)} was refused ({exc}): use smaller values.")
     if isinstance(exc, SecurityError):
         return TemplateError(
             f"Template {_excerpt(text)} was refused: it reaches for Python internals, "

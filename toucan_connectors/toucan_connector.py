@@ -188,10 +188,7 @@ class ToucanConnector(BaseModel):
         get_row_count: bool = False,
     ) -> DataSlice:
         """Return one page of the result with its pagination info, timings and column types."""
-        if offset < 0 or (limit is not None and limit < 0):
-            raise InvalidConfigurationError(
-                f"get_slice needs offset >= 0 and limit >= 0 (got {offset}, {limit})."
-            )
+        _check_page_bounds(offset, limit)
         started = time.perf_counter()
         rendered = data_source.rendered()
         generated = time.perf_counter()
@@ -296,6 +293,20 @@ class ToucanConnector(BaseModel):
             time.perf_counter() - started,
         )
         return page
+
+
+_MAX_OFFSET = 2**62
+
+
+def _check_page_bounds(offset: Any, limit: Any) -> None:
+    def is_count(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_OFFSET
+
+    if not is_count(offset) or not (limit is None or is_count(limit)):
+        raise InvalidConfigurationError(
+            f"get_slice needs offset >= 0 and limit >= 0 as whole numbers up to {_MAX_OFFSET} "
+            f"(got offset={offset!r}, limit={limit!r})."
+        )
 
 
 def _resolve_annotation(cls: type, annotation: Any) -> type[ToucanDataSource]:

@@ -266,3 +266,10 @@ def test_unknown_permission_column_lists_the_columns():
 def test_undefined_permission_variable_is_named():
     with pytest.raises(TemplateError, match='uses "country"'):
         parse_permissions({"column": "a", "operator": "eq", "value": "{{ country }}"}, {})
+
+
+def test_sql_predicate_refuses_a_word_for_a_number_column():
+    permission = {"column": "id", "operator": "gt", "value": "abc"}
+
+    with pytest.raises(InvalidDataSourceError, match="number column \"id\" compares it with 'abc'"):
+        build_sql_predicate(permission, numeric_columns={"id"})

@@ -119,12 +119,22 @@ def test_uncounted_offset_past_the_end_leaves_total_unknown():
 
 @pytest.mark.parametrize(
     ("offset", "limit"),
-    [pytest.param(-1, 2, id="negative-offset"), pytest.param(0, -2, id="negative-limit")],
+    [
+        pytest.param(-1, 2, id="negative-offset"),
+        pytest.param(0, -2, id="negative-limit"),
+        pytest.param("1", 2, id="text-offset"),
+        pytest.param(1.5, 2, id="fractional-offset"),
+        pytest.param(True, 2, id="boolean-offset"),
+        pytest.param(2**63, 1, id="huge-offset"),
+        pytest.param(0, 2.0, id="float-limit"),
+    ],
 )
 def test_slice_refuses_negative_bounds(offset, limit):
     connector = FrameConnector(name="shop", frame=FIVE)
 
-    with pytest.raises(InvalidConfigurationError, match="offset >= 0 and limit >= 0"):
+    with pytest.raises(
+        InvalidConfigurationError, match="offset >= 0 and limit >= 0 as whole numbers"
+    ):
         connector.get_slice(DATA_SOURCE, offset=offset, limit=limit)
 
 

@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from toucan_connectors.errors import TemplateError
-from toucan_connectors.templating import has_template, render, template_variables
+from toucan_connectors.templating import has_template, render, render_sql, template_variables
 
 ESCAPE = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
 
@@ -144,3 +144,28 @@ def test_template_variables():
 )
 def test_has_template(text, expected):
     assert has_template(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("template", "parameters", "message"),
+    [
+        pytest.param("{{ 'a' * 10**9 }}", {}, "the repeated value would be too large", id="repeat"),
+        pytest.param("{{ 2 ** 100000 }}", {}, "the power 100000 is too large", id="power"),
+        pytest.param("{{ range(10**9)|list|length }}", {}, "Range too big", id="range"),
+    ],
+)
+def test_huge_template_results_are_refused(template, parameters, message):
+    with pytest.raises(TemplateError, match=message):
+        render(template, parameters)
+
+
+@pytest.mark.parametrize(
+    ("parameters", "kind"),
+    [
+        pytest.param({"n": {"a": 1}}, "dict", id="dict"),
+        pytest.param({"n": object()}, "object", id="object"),
+    ],
+)
+def test_values_sql_cannot_bind_are_refused(parameters, kind):
+    with pytest.raises(TemplateError, match=f"gives a {kind}, which SQL cannot bind"):
+        render_sql("SELECT {{ n }}", parameters)

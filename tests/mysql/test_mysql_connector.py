@@ -253,7 +253,7 @@ def test_zero_and_partial_dates_are_missing(
 def test_writes_are_refused_and_change_nothing(
     connector: MySQLConnector, city: str, statement: str
 ) -> None:
-    with pytest.raises(InvalidDataSourceError, match="read-only transactions"):
+    with pytest.raises(InvalidDataSourceError, match="is not a read query"):
         connector.get_df(source(statement.format(table=city)))
     df = connector.get_df(source(f"SELECT name FROM {city}"))
     assert len(df) == len(CITY_ROWS)
@@ -503,3 +503,20 @@ def test_get_model_lists_a_table_and_a_view(
 
 def test_engine_version_is_a_tuple(connector: MySQLConnector) -> None:
     assert connector.get_engine_version()[:2] == (10, 11)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        pytest.param("SELECT * FROM {table} INTO OUTFILE '/tmp/toucan_outfile.txt'", id="outfile"),
+        pytest.param("SELECT * FROM {table} INTO DUMPFILE '/tmp/toucan_dump.txt'", id="dumpfile"),
+        pytest.param("SELECT 1 INTO @toucan_var", id="into-variable"),
+        pytest.param("SET SESSION TRANSACTION READ WRITE", id="set"),
+        pytest.param("DO SLEEP(0)", id="do"),
+    ],
+)
+def test_statements_that_act_on_the_server_are_refused(
+    connector: MySQLConnector, city: str, statement: str
+) -> None:
+    with pytest.raises(InvalidDataSourceError, match="is not a read query"):
+        connector.get_df(source(statement.format(table=city)))

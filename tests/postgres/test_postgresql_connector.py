@@ -262,7 +262,7 @@ def test_a_write_inside_a_select_is_refused(connector, create_table):
 
 def test_syntax_error_names_the_data_source(connector):
     with pytest.raises(ProviderError, match='data source "sales": syntax error'):
-        connector.get_df(data_source("SELEC 1"))
+        connector.get_df(data_source("SELECT 1 +"))
 
 
 def test_engine_is_created_once_per_database(connector):
@@ -496,3 +496,27 @@ def test_get_model_reports_unreachable_databases(connector, caplog):
 
 def test_databases_are_listed(connector):
     assert {"postgres", PG_DATABASE} <= set(connector._list_databases())
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param("COPY (SELECT 1) TO PROGRAM 'touch /tmp/toucan_program'", id="copy-program"),
+        pytest.param("SET ROLE postgres", id="set-role"),
+        pytest.param("COMMIT", id="commit"),
+        pytest.param("SELECT 1 AS n INTO toucan_into_table", id="select-into"),
+    ],
+)
+def test_statements_that_act_on_the_server_are_refused(connector, query):
+    with pytest.raises(InvalidDataSourceError, match="is not a read query"):
+        connector.get_df(data_source(query))
+
+
+def test_a_template_followed_by_a_cast_is_bound(connector):
+    ds = data_source(
+        "SELECT {{ p }}::int AS a, %(d)s::date AS d", parameters={"p": "5", "d": "2024-01-02"}
+    )
+
+    df = connector.get_df(ds)
+
+    assert df.to_dict("list") == {"a": [5], "d": [pd.Timestamp("2024-01-02")]}

@@ -169,7 +169,7 @@ def test_writes_are_refused_and_the_file_is_unchanged(
     city: SQLiteConnector, db_path: Path, statement: str
 ) -> None:
     before = hashlib.sha256(db_path.read_bytes()).hexdigest()
-    with pytest.raises(InvalidDataSourceError, match="read-only transactions"):
+    with pytest.raises(InvalidDataSourceError, match="is not a read query"):
         city.get_df(source(statement))
     assert hashlib.sha256(db_path.read_bytes()).hexdigest() == before
 
@@ -330,3 +330,29 @@ def test_get_model_filters_by_table(make_database: MakeDatabase) -> None:
 
 def test_engine_version_is_a_tuple(city: SQLiteConnector) -> None:
     assert city.get_engine_version() == sqlite3.sqlite_version_info
+
+
+def test_a_write_behind_a_with_is_refused_by_the_read_only_connection(
+    city: SQLiteConnector, db_path: Path
+) -> None:
+    before = hashlib.sha256(db_path.read_bytes()).hexdigest()
+    with pytest.raises(InvalidDataSourceError, match="read-only transactions"):
+        city.get_df(source("WITH gone AS (SELECT 1) DELETE FROM city"))
+    assert hashlib.sha256(db_path.read_bytes()).hexdigest() == before
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        pytest.param("ATTACH DATABASE '{path}' AS evil", id="attach"),
+        pytest.param("VACUUM INTO '{path}'", id="vacuum-into"),
+        pytest.param("PRAGMA journal_mode=DELETE", id="pragma"),
+    ],
+)
+def test_statements_acting_on_files_are_refused_before_running(
+    city: SQLiteConnector, tmp_path: Path, statement: str
+) -> None:
+    target = tmp_path / "evil.db"
+    with pytest.raises(InvalidDataSourceError, match="is not a read query"):
+        city.get_df(source(statement.format(path=target)))
+    assert not target.exists()

@@ -9,7 +9,7 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -24,11 +24,13 @@ from typer.core import TyperGroup
 from toucan_connectors import registry
 from toucan_connectors.cli.config import ConfigError, describe_validation_error, load_config
 from toucan_connectors.cli.output import (
+    STREAMED_FORMATS,
     OutputFormat,
     build_model_table,
     build_table,
     choose_format,
     print_table,
+    write_batches,
     write_frame,
 )
 from toucan_connectors.discovery import DiscoverableConnector
@@ -180,6 +182,9 @@ def query(
     ] = None,
     output_format: FormatOption = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Rows per batch when streaming CSV, JSON lines or Parquet.")
+    ] = 10_000,
 ) -> None:
     """Get a data source's DataFrame and print it or write it to a file."""
     chosen = choose_format(output_format, output)
@@ -188,6 +193,13 @@ def query(
         parameters = {**(data_source.parameters or {}), **parse_parameters(param)}
         data_source = data_source.model_copy(update={"parameters": parameters})
     permission_tree = parse_permissions_option(permissions)
+
+    if not (offset or limit is not None) and _can_stream(connector, chosen):
+        batches = connector.iter_batches(data_source, permission_tree, batch_size)
+        rows = _stream_with_progress(batches, chosen, output)
+        if output is not None:
+            typer.echo(f"Wrote {rows} rows to {output}", err=True)
+        return
 
     if offset or limit is not None:
         page: DataSlice = _with_progress(
@@ -317,6 +329,41 @@ def _with_progress(fetch: Callable[[], T], count_rows: Callable[[T], int]) -> T:
     elapsed = time.perf_counter() - started
     console.print(f"Fetched {count_rows(result)} rows in {elapsed:.1f}s", highlight=False)
     return result
+
+
+def _can_stream(connector: Any, chosen: OutputFormat) -> bool:
+    return chosen in STREAMED_FORMATS and callable(getattr(connector, "iter_batches", None))
+
+
+def _stream_with_progress(batches: Iterable[Any], chosen: OutputFormat, output: Path | None) -> int:
+    """Write the batches as they come, with rows fetched and throughput on a terminal."""
+    if not stderr_is_terminal():
+        return write_batches(batches, chosen, _stdout(), output)
+
+    console = Console(stderr=True)
+    started = time.perf_counter()
+    columns = (
+        SpinnerColumn(),
+        TextColumn("Fetched {task.completed:,.0f} rows"),
+        TextColumn("{task.fields[rate]:,.0f} rows/s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("stream", total=None, rate=0.0)
+        fetched = 0
+
+        def advance(count: int) -> None:
+            nonlocal fetched
+            fetched += count
+            rate = fetched / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, advance=count, rate=rate)
+
+        rows = write_batches(batches, chosen, _stdout(), output, advance)
+
+    elapsed = time.perf_counter() - started
+    rate = rows / elapsed if elapsed else 0.0
+    console.print(f"Fetched {rows} rows in {elapsed:.1f}s ({rate:,.0f} rows/s)", highlight=False)
+    return rows
 
 
 def _slice_caption(page: DataSlice) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 from rich import box
@@ -19,7 +19,14 @@ from toucan_connectors.cli.config import ConfigError
 from toucan_connectors.discovery import TableInfo
 from toucan_connectors.errors import MissingDependencyError
 
-__all__ = ["OutputFormat", "build_table", "format_cell", "print_table", "write_frame"]
+__all__ = [
+    "OutputFormat",
+    "build_table",
+    "format_cell",
+    "print_table",
+    "write_batches",
+    "write_frame",
+]
 
 MISSING = "null"
 
@@ -31,6 +38,9 @@ class OutputFormat(str, Enum):
     csv = "csv"
     json = "json"
     parquet = "parquet"
+
+
+STREAMED_FORMATS = (OutputFormat.csv, OutputFormat.json, OutputFormat.parquet)
 
 
 def choose_format(requested: OutputFormat | None, output: Path | None) -> OutputFormat:
@@ -80,6 +90,74 @@ def write_frame(
         console.file.write(text)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+def write_batches(
+    batches: Iterable[pd.DataFrame],
+    chosen: OutputFormat,
+    console: Console,
+    output: Path | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Write frames one after the other as CSV, JSON lines or Parquet; return the rows written.
+
+    Only one batch is held at a time: the CSV header is written once, JSON gets one line per
+    row and Parquet one row group per batch. `on_batch` is told each batch's row count.
+    """
+    rows = 0
+    for df in _written_batches(batches, chosen, console, output):
+        rows += len(df)
+        if on_batch is not None:
+            on_batch(len(df))
+    return rows
+
+
+def _written_batches(
+    batches: Iterable[pd.DataFrame], chosen: OutputFormat, console: Console, output: Path | None
+) -> Iterator[pd.DataFrame]:
+    if chosen is OutputFormat.parquet:
+        assert output is not None  # choose_format refuses parquet without an output
+        yield from _write_parquet_batches(batches, output)
+        return
+
+    if output is None:
+        yield from _write_text_batches(batches, chosen, console.file)
+        return
+    with output.open("w", encoding="utf-8", newline="") as file:
+        yield from _write_text_batches(batches, chosen, file)
+
+
+def _write_text_batches(
+    batches: Iterable[pd.DataFrame], chosen: OutputFormat, target: IO[str]
+) -> Iterator[pd.DataFrame]:
+    for number, df in enumerate(batches):
+        if chosen is OutputFormat.csv:
+            target.write(df.to_csv(index=False, header=number == 0))
+        elif len(df):
+            lines = df.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
+            target.write(lines if lines.endswith("\n") else lines + "\n")
+        yield df
+
+
+def _write_parquet_batches(batches: Iterable[pd.DataFrame], output: Path) -> Iterator[pd.DataFrame]:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise MissingDependencyError("parquet output", "pyarrow", "fast") from exc
+
+    writer: Any = None
+    try:
+        for df in batches:
+            schema = None if writer is None else writer.schema
+            table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(output, table.schema)
+            writer.write_table(table)
+            yield df
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def build_table(

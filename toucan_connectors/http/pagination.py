@@ -8,6 +8,7 @@ shorter than the page size.
 from __future__ import annotations
 
 import logging
+from abc import abstractmethod
 from collections.abc import Callable, Generator
 from typing import Annotated, Any, Literal
 from urllib.parse import urljoin
@@ -52,6 +53,7 @@ class _PaginationBase(BaseModel):
         """Return the request of the first page."""
         return request
 
+    @abstractmethod
     def next_request(
         self,
         request: HttpRequest,
@@ -61,7 +63,6 @@ class _PaginationBase(BaseModel):
         number: int,
     ) -> NextRequest:
         """Return the request of the page after page `number` and its cycle key, or None."""
-        raise NotImplementedError
 
     def page_key(self, response: requests.Response) -> str | None:
         """Return what identifies the page just read, to notice a cycle; None by default."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from itertools import islice
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
@@ -16,7 +18,8 @@ from typing_extensions import Self
 
 from toucan_connectors.dependencies import import_optional
 from toucan_connectors.discovery import ColumnInfo, DiscoverableConnector, TableInfo
-from toucan_connectors.errors import ConnectionFailedError, ProviderError
+from toucan_connectors.errors import ConnectionFailedError, InvalidDataSourceError, ProviderError
+from toucan_connectors.frames import normalize_frame
 from toucan_connectors.mongo.documents import bson_type_name, documents_to_frame, to_python
 from toucan_connectors.mongo.pipeline import build_pipeline, page_stages
 from toucan_connectors.slicing import RetrievedPage
@@ -85,6 +88,10 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
         "addresses come from DNS SRV records.",
         "Types reported by `get_model` are sampled from the first 100 documents of each "
         "collection; a field absent from them is not listed.",
+        "`iter_batches` converts each batch on its own: a field first seen in a later batch is "
+        "absent from the earlier ones, and a field's dtype may differ between batches (`int64` "
+        "where it is always set, `Int64` where it has gaps), so concatenated batches equal "
+        "`get_df` only when the batches agree; use `get_df` when they may not.",
         "The tests run against an in-process stand-in (mockupdb answering with mongomock) "
         "unless TOUCAN_MONGO_URI names a real server: they write `$project` exclusions instead "
         "of `$unset`, which the stand-in lacks, and compare `$group` results regardless of "
@@ -173,6 +180,52 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
             with cursor:
                 df = documents_to_frame(cursor, data_source.flatten)
         return RetrievedPage(df)
+
+    def iter_batches(
+        self,
+        data_source: MongoDataSource,
+        permissions: Permissions | None = None,
+        batch_size: int = 10_000,
+        as_arrow: bool = False,
+    ) -> Iterator[Any]:
+        """Yield the result as frames (or Arrow record batches) of at most `batch_size` rows.
+
+        Documents stream from the server's cursor `batch_size` at a time, so memory stays
+        bounded by the batch size. Each frame keeps the columns of the previous ones (a field
+        absent from a batch is null there) and its index continues theirs, so concatenated they
+        equal `get_df`. At least one (possibly empty) batch is yielded.
+        """
+        if batch_size < 1:
+            raise InvalidDataSourceError(f"batch_size must be at least 1 (got {batch_size}).")
+        rendered = data_source.rendered()
+        pipeline = build_pipeline(rendered.query, rendered.parameters, permissions)
+        logger.debug(
+            "Streaming a %d-stage pipeline on %s/%s.%s for %r in batches of %d",
+            len(pipeline),
+            self._display_host(),
+            rendered.database,
+            rendered.collection,
+            rendered.domain,
+            batch_size,
+        )
+
+        started = time.perf_counter()
+        columns: dict[str, None] = {}
+        offset = 0
+        with self._provider_errors(rendered):
+            collection = self._get_client()[rendered.database][rendered.collection]
+            with collection.aggregate(pipeline, batchSize=batch_size) as cursor:
+                for documents in _chunks(cursor, batch_size):
+                    df = _align_columns(documents_to_frame(documents, rendered.flatten), columns)
+                    df = normalize_frame(df).set_axis(pd.RangeIndex(offset, offset + len(df)))
+                    offset += len(df)
+                    yield _to_record_batch(df) if as_arrow else df
+        if not offset:
+            df = normalize_frame(documents_to_frame([], rendered.flatten))
+            yield _to_record_batch(df) if as_arrow else df
+
+        elapsed = time.perf_counter() - started
+        logger.info("Data source %r streamed %d rows in %.3fs", rendered.domain, offset, elapsed)
 
     def _retrieve_counted_page(
         self,
@@ -375,6 +428,29 @@ def _uri_address(uri: str) -> tuple[str, int]:
     else:
         host, _, port = first.partition(":")
     return unquote(host), int(port) if port.isdigit() else _DEFAULT_PORT
+
+
+def _chunks(documents: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Yield the documents in lists of `size`, the last one possibly shorter."""
+    iterator = iter(documents)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _align_columns(df: pd.DataFrame, seen: dict[str, None]) -> pd.DataFrame:
+    """Return `df` with every column of earlier batches, in first-seen order, null where absent."""
+    seen.update(dict.fromkeys(df.columns))
+    missing = [name for name in seen if name not in df.columns]
+    if not missing:
+        return df[list(seen)] if list(df.columns) != list(seen) else df
+    nulls = pd.DataFrame({name: [None] * len(df) for name in missing}, index=df.index, dtype=object)
+    return pd.concat([df, nulls], axis=1)[list(seen)]
+
+
+def _to_record_batch(df: pd.DataFrame) -> Any:
+    """Return a frame as one Arrow record batch."""
+    pa = import_optional("pyarrow", connector="MongoDB", extra="fast")
+    return pa.RecordBatch.from_pandas(df, preserve_index=False)
 
 
 def _is_uri(host: str) -> bool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from toucan_connectors.errors import InvalidDataSourceError
 from toucan_connectors.permissions.model import (
     Condition,
     PermissionNode,
@@ -41,8 +43,12 @@ def _translate(node: PermissionNode, numeric: set[str]) -> ColumnElement[bool]:
 def _condition(condition: Condition, numeric: set[str]) -> ColumnElement[bool]:
     column: sa.ColumnClause[Any] = sa.column(condition.column)
     value = condition.value
-    if condition.column in numeric:
-        value = [to_number(v) for v in value] if isinstance(value, list) else to_number(value)
+    if condition.column in numeric and condition.operator not in ("matches", "notmatches"):
+        value = (
+            [_as_number(condition, v) for v in value]
+            if isinstance(value, list)
+            else (_as_number(condition, value))
+        )
 
     match condition.operator:
         case "eq":
@@ -71,3 +77,14 @@ def _condition(condition: Condition, numeric: set[str]) -> ColumnElement[bool]:
             return column.is_(None)
         case _:
             return column.is_not(None)
+
+
+def _as_number(condition: Condition, value: Any) -> Any:
+    # Some databases (MySQL) would cast a word to 0 and let rows through: refuse it instead.
+    number = to_number(value)
+    if number is None or isinstance(number, int | float | Decimal) and not isinstance(number, bool):
+        return number
+    raise InvalidDataSourceError(
+        f'Permission on number column "{condition.column}" compares it with {value!r}, '
+        "which is not a number: fix the permission's value or the parameter it comes from."
+    )

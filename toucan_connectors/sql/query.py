@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 # SQLAlchemy's own pattern for binds in text(): what it matches must be ours or escaped.
 _TEXT_BIND = re.compile(r"(?<![:\w\x5c]):(\w+)(?![:\w])")
+# A placeholder made by render_sql, also when a `::type` cast follows it.
+_RENDERED_BIND = re.compile(r"(?<![:\w\x5c]):(param_\d+)(?!\w)")
 _HIDDEN_ORDER_PREFIX = "_toucan_order_"
 SUBQUERY_ALIAS = "_toucan_q"
 
@@ -70,9 +72,12 @@ def bind_query(template: str, parameters: Mapping[str, Any] | None) -> BoundQuer
         if name not in values:
             return match.group(0)
         renamed[f"tc_{name}"] = values[name]
+        # SQLAlchemy's text() takes no `:name` right before a `::type` cast: parenthesise it.
+        if match.string.startswith("::", match.end()):
+            return f"(:tc_{name})"
         return f":tc_{name}"
 
-    return BoundQuery(_TEXT_BIND.sub(_rename, sql), renamed)
+    return BoundQuery(_RENDERED_BIND.sub(_rename, sql), renamed)
 
 
 def table_query(table: str, dialect: sa.Dialect) -> BoundQuery:
@@ -83,11 +88,24 @@ def table_query(table: str, dialect: sa.Dialect) -> BoundQuery:
     return BoundQuery(str(compiled))
 
 
+_READ_STATEMENT_STARTS = frozenset(
+    {
+        TokenType.SELECT,
+        TokenType.WITH,
+        TokenType.VALUES,
+        TokenType.TABLE,
+        TokenType.L_PAREN,
+        TokenType.SHOW,
+    }
+)
+
+
 def check_single_statement(sql: str, dialect: str, data_source: str) -> None:
-    """Refuse text holding more than one statement, which could end the read-only transaction.
+    """Refuse anything but one read statement: a second one could end the read-only transaction.
 
     Raises:
-        InvalidDataSourceError: a second statement follows the first.
+        InvalidDataSourceError: a second statement follows the first, or the statement is not a
+            read query (COPY, SET, ATTACH, PRAGMA, SELECT ... INTO, ...).
     """
     try:
         tokens = sqlglot.tokenize(sql, read=dialect)
@@ -110,6 +128,16 @@ def check_single_statement(sql: str, dialect: str, data_source: str) -> None:
         raise InvalidDataSourceError(
             f'Data source "{data_source}" holds {statements} SQL statements: '
             "write a single SELECT (a data source is read-only and returns one result)."
+        )
+
+    # Refused before it runs: COPY ... TO PROGRAM, SELECT ... INTO OUTFILE, ATTACH, SET or PRAGMA
+    # act on the server or the session whatever the transaction's read-only mode.
+    first = tokens[0].token_type if tokens else None
+    writes_into = any(token.token_type == TokenType.INTO for token in tokens)
+    if first not in _READ_STATEMENT_STARTS or writes_into:
+        raise InvalidDataSourceError(
+            f'Data source "{data_source}" is not a read query: write a single SELECT '
+            "(WITH, VALUES, TABLE and SHOW also work) with no INTO clause."
         )
 
 
