@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from typing_extensions import Self
 
 from toucan_connectors.dependencies import import_optional
-from toucan_connectors.discovery import ColumnInfo, DiscoverableConnector, TableInfo
+from toucan_connectors.discovery import DiscoverableConnector, TableInfo
 from toucan_connectors.errors import (
     ConnectionFailedError,
     InvalidDataSourceError,
@@ -31,6 +31,7 @@ from toucan_connectors.frames import normalize_frame, unique_column_names
 from toucan_connectors.permissions.pandas_filter import apply_permissions
 from toucan_connectors.permissions.sql_filter import build_sql_predicate
 from toucan_connectors.slicing import RetrievedPage
+from toucan_connectors.sql.discovery import inspect_tables, list_model_with_info
 from toucan_connectors.sql.query import (
     SUBQUERY_ALIAS,
     BoundQuery,
@@ -40,16 +41,14 @@ from toucan_connectors.sql.query import (
     split_order,
     table_query,
 )
+from toucan_connectors.sql.status import CONNECT_STEPS, build_status_checks, try_connect
 from toucan_connectors.sql.types import ColumnType, build_frame
-from toucan_connectors.status import CheckFailedError, StatusCheck, host_and_port_checks
+from toucan_connectors.status import StatusCheck
 from toucan_connectors.toucan_connector import Permissions, ToucanConnector, ToucanDataSource
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["CONNECT_STEPS", "SQLConnector", "SQLDataSource"]
-
-CONNECT_STEPS = ("Connected", "Authenticated", "Database exists")
-"""The status steps decided by one connection attempt, in order."""
 
 _NUMERIC_KINDS = frozenset({"integer", "big_integer", "float", "decimal"})
 # Engines are created rarely; one lock for all connectors keeps the models copyable.
@@ -179,7 +178,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         exclude_columns: bool,
     ) -> list[TableInfo]:
         """Dialect hook: the tables and views of one database, through SQLAlchemy's inspector."""
-        return _inspect_tables(conn, database, schema, table, exclude_columns, self.system_schemas)
+        return inspect_tables(conn, database, schema, table, exclude_columns, self.system_schemas)
 
     # Engines ---------------------------------------------------------------------------------
 
@@ -533,27 +532,11 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
 
     def _status_checks(self) -> list[StatusCheck]:
         """Host resolves, port opens, then one connection attempt decides the last steps."""
-        checks: list[StatusCheck] = []
-        address = self._network_address()
-        if address is not None:
-            checks += host_and_port_checks(*address, timeout=self.connect_timeout)
-        attempt = _ConnectionAttempt(self)
-        checks += [StatusCheck(step, attempt.checker(step)) for step in CONNECT_STEPS]
-        return checks
+        return build_status_checks(self)
 
     def _try_connect(self) -> None:
         """Open (and close) one new connection to the default database."""
-        engine = sa.create_engine(
-            self._engine_url(self._default_database()),
-            poolclass=sa.NullPool,
-            connect_args=self._connect_args(),
-        )
-        self._configure_engine(engine)
-        try:
-            with engine.connect():
-                pass
-        finally:
-            engine.dispose()
+        try_connect(self)
 
     # Discovery -------------------------------------------------------------------------------
 
@@ -576,67 +559,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         exclude_columns: bool = False,
     ) -> tuple[list[TableInfo], dict[str, Any]]:
         """Like `get_model`, plus ``{"unreachable_databases": {name: error}}``."""
-        databases = [db_name] if db_name else self._list_databases()
-        tables: list[TableInfo] = []
-        unreachable: dict[str, str] = {}
-        for database in databases:
-            logger.debug("Listing the tables of %s database %r", self._label(), database)
-            try:
-                with self._connection(database or None) as conn:
-                    tables += self._list_tables(
-                        conn, database, schema_name, table_name, exclude_columns
-                    )
-            except (ConnectionFailedError, SQLAlchemyError) as exc:
-                message = (
-                    str(exc)
-                    if isinstance(exc, ConnectionFailedError)
-                    else (self._driver_message(exc))
-                )
-                logger.warning(
-                    "Database %r was skipped: %s. Grant the connector's user access to it, or "
-                    "pass db_name to explore another one.",
-                    database,
-                    message,
-                )
-                unreachable[database] = message
-        return tables, {"unreachable_databases": unreachable}
-
-
-class _ConnectionAttempt:
-    """One connection attempt whose outcome the last status steps share."""
-
-    def __init__(self, connector: SQLConnector) -> None:
-        self._connector = connector
-        self._outcome: tuple[str, str] | None = None
-        self._done = False
-
-    def checker(self, step: str) -> Any:
-        """Return the check of `step`: it fails when the attempt failed at that step."""
-
-        def _check() -> None:
-            failed = self._failure()
-            if failed is not None and failed[0] == step:
-                raise CheckFailedError(failed[1])
-
-        return _check
-
-    def _failure(self) -> tuple[str, str] | None:
-        if not self._done:
-            self._done = True
-            try:
-                self._connector._try_connect()
-            except Exception as exc:  # noqa: BLE001 - any error fails a step, never passes it
-                original = getattr(exc, "orig", None) or exc
-                step = self._connector._connect_error_step(original)
-                if step not in CONNECT_STEPS:
-                    step = CONNECT_STEPS[0]
-                message = (
-                    self._connector._driver_message(exc)
-                    if isinstance(exc, SQLAlchemyError)
-                    else str(exc)
-                )
-                self._outcome = (step, message)
-        return self._outcome
+        return list_model_with_info(self, db_name, schema_name, table_name, exclude_columns)
 
 
 def _total_from_short_page(fetched: int, offset: int, limit: int | None) -> int | None:
@@ -658,43 +581,3 @@ def _to_record_batch(df: pd.DataFrame) -> Any:
 def _type_names(columns: Sequence[ColumnType]) -> dict[str, str]:
     names = unique_column_names(column.name for column in columns)
     return {name: column.db_type for name, column in zip(names, columns, strict=True)}
-
-
-def _inspect_tables(
-    conn: sa.Connection,
-    database: str,
-    schema: str | None,
-    table: str | None,
-    exclude_columns: bool,
-    system_schemas: frozenset[str],
-) -> list[TableInfo]:
-    """List tables and views through SQLAlchemy's inspector, which binds the names it asks for."""
-    inspector = sa.inspect(conn)
-    schemas = (
-        [schema]
-        if schema
-        else [name for name in inspector.get_schema_names() if name not in system_schemas]
-    )
-    found: list[TableInfo] = []
-    for schema_name in schemas:
-        listed = [("table", name) for name in inspector.get_table_names(schema_name)]
-        listed += [("view", name) for name in inspector.get_view_names(schema_name)]
-        for kind, name in sorted(listed, key=lambda item: item[1]):
-            if table is not None and name != table:
-                continue
-            columns: list[ColumnInfo] = []
-            if not exclude_columns:
-                columns = [
-                    ColumnInfo(name=column["name"], type=str(column["type"]))
-                    for column in inspector.get_columns(name, schema_name)
-                ]
-            found.append(
-                TableInfo(
-                    database=database,
-                    schema=schema_name,
-                    type=kind,  # type: ignore[typeddict-item]
-                    name=name,
-                    columns=columns,
-                )
-            )
-    return found

@@ -45,6 +45,7 @@ ColumnKind = Literal[
 # PostgreSQL's 'infinity' arrives from psycopg2 as these bounds; they become missing values.
 _DATETIME_BOUNDS = (datetime.datetime.min, datetime.datetime.max)
 _DATE_BOUNDS = (datetime.date.min, datetime.date.max)
+_NONE = type(None)
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,18 @@ def convert_values(values: list[Any], kind: ColumnKind) -> Any:
     return _CONVERTERS[kind](values)
 
 
+# Each converter tries one vectorised numpy or pandas constructor over the whole list first, and
+# falls back to converting value by value only when a value needs it (a None, a mixed type), so
+# both give the same array.
+
+
 def _to_integers(values: list[Any]) -> Any:
-    return pd.array([None if v is None else int(v) for v in values], dtype="Int64")
+    try:
+        data = np.fromiter(map(int, values), dtype="int64", count=len(values))
+    except (TypeError, OverflowError):
+        # A missing value (int(None) fails) or a value past int64: convert one value at a time.
+        return pd.array([None if v is None else int(v) for v in values], dtype="Int64")
+    return pd.arrays.IntegerArray(data, np.zeros(len(data), dtype=bool))
 
 
 def _to_big_integers(values: list[Any]) -> Any:
@@ -93,7 +104,11 @@ def _to_big_integers(values: list[Any]) -> Any:
 
 
 def _to_floats(values: list[Any]) -> Any:
-    return np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
+    try:
+        return np.fromiter(map(float, values), dtype="float64", count=len(values))
+    except TypeError:
+        # float(None) fails: missing values become NaN one value at a time.
+        return np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
 
 
 def _to_decimals(values: list[Any]) -> Any:
@@ -103,14 +118,22 @@ def _to_decimals(values: list[Any]) -> Any:
 
 
 def _to_booleans(values: list[Any]) -> Any:
+    if _types_of(values) <= {bool, _NONE}:
+        return pd.array(values, dtype="boolean")
     return pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
 
 
 def _to_text(values: list[Any]) -> Any:
-    return pd.array([None if v is None else str(v) for v in values], dtype="str")
+    if not _types_of(values) <= {str, _NONE}:
+        values = [None if v is None else str(v) for v in values]
+    return pd.array(values, dtype="str")
 
 
 def _to_datetimes(values: list[Any]) -> Any:
+    # Plain dates (not datetimes) equal to a bound are found by two scans, without a Python loop.
+    if _types_of(values) <= {datetime.date, _NONE}:
+        if all(bound not in values for bound in _DATE_BOUNDS):
+            return pd.array(values, dtype="datetime64[us]")
     cleaned = [None if _is_unbounded(v) else v for v in values]
     return pd.array(pd.Series(cleaned, dtype="datetime64[us]"))
 
@@ -126,6 +149,10 @@ def _to_timedeltas(values: list[Any]) -> Any:
 
 def _to_objects(values: list[Any]) -> Any:
     return _object_array([bytes(v) if isinstance(v, memoryview) else v for v in values])
+
+
+def _types_of(values: list[Any]) -> set[type]:
+    return set(map(type, values))
 
 
 def _object_array(values: list[Any]) -> Any:
