@@ -39,6 +39,8 @@ demo:
 doc:
 	$(PYTHON) doc/generate.py --all
 
+# "$$type" is read from the environment (make exports command-line variables), so the shell
+# never parses the name itself.
 new_connector:
-	@test -n "$(type)" || { echo "usage: make new_connector type=MyType" >&2; exit 2; }
-	$(PYTHON) scripts/new_connector.py $(type)
+	@test -n "$$type" || { echo "usage: make new_connector type=MyType" >&2; exit 2; }
+	$(PYTHON) scripts/new_connector.py "$$type"

@@ -14,7 +14,7 @@ EXTRAS: dict[str, list[str]] = {
     "sqlite": [SQLALCHEMY, SQLGLOT],
     "mongo": ["pymongo>=4.6"],
     "http_api": ["jq>=1.6", "xmltodict>=0.13"],
-    "cli": ["typer>=0.12", "rich>=13", "PyYAML>=6"],
+    "cli": ["typer>=0.12", "rich>=13", "PyYAML>=6", "pyarrow>=15"],
     "fast": [
         "pyarrow>=15",
         "connectorx>=0.4",
@@ -48,7 +48,7 @@ setup(
         "typing_extensions>=4.6",
     ],
     extras_require=EXTRAS,
-    entry_points={"console_scripts": ["toucan-connectors=toucan_connectors.cli.main:main"]},
+    entry_points={"console_scripts": ["toucan-connectors=toucan_connectors.cli.entry:main"]},
     classifiers=[
         "License :: OSI Approved :: BSD License",
         "Programming Language :: Python :: 3",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from cli_support import Cli, TinyConnector, TinyDataSource
+from rich.console import Console
 
 from toucan_connectors.cli import main as cli_main
+from toucan_connectors.cli.output import OutputFormat, build_table, print_table, write_frame
 
 pytestmark = pytest.mark.usefixtures("tiny_registry")
 
@@ -124,7 +127,7 @@ def test_query_slice_shows_its_place_in_the_result(cli: Cli, config_file: Path) 
         "city    country   pop      area    since\n"
         "─────────────────────────────────────────────\n"
         "Lyon    FR        522250   47.87   2024-02-15\n"
-        "Ghent   BE        265086   null    null\n"
+        "Ghent   BE        265086   ∅       ∅\n"
         "rows 2-3 of 3\n"
     )
 
@@ -174,7 +177,7 @@ def test_discover_lists_tables(cli: Cli, config_file: Path) -> None:
     assert result.stdout == (
         "database   schema   name     type    columns\n"
         "──────────────────────────────────────────────\n"
-        "main       null     cities   table   city TEXT\n"
+        "main       ∅        cities   table   city TEXT\n"
     )
 
 
@@ -211,3 +214,50 @@ def test_debug_logs_the_retrieval(cli: Cli, config_file: Path) -> None:
     assert "INFO toucan_connectors.toucan_connector: Data source 'all_cities' returned 3 rows" in (
         result.stderr
     )
+
+
+def test_query_warns_about_a_param_no_template_uses(cli: Cli, config_file: Path) -> None:
+    result = cli("query", config_file, "french_cities", "-p", "nosuchparam=3", "-f", "csv")
+
+    assert (result.exit_code, result.stderr) == (
+        0,
+        'Warning: --param "nosuchparam" is not used by the templates of data source '
+        '"french_cities" or of --permissions: check its name.\n',
+    )
+
+
+def test_query_does_not_warn_about_a_param_the_permissions_use(cli: Cli, config_file: Path) -> None:
+    permissions = '{"column": "pop", "operator": "ge", "value": "{{ floor }}"}'
+
+    result = cli(
+        "query", config_file, "all_cities", "-p", "floor=1", "--permissions", permissions,
+        "-f", "csv",
+    )  # fmt: skip
+
+    assert (result.exit_code, result.stderr) == (0, "")
+
+
+def test_row_count_stays_on_one_line_under_a_narrow_table() -> None:
+    console = Console(file=io.StringIO(), width=100)
+
+    write_frame(pd.DataFrame({"a": [1, 2]}), OutputFormat.table, console, caption="2 rows")
+
+    assert console.file.getvalue() == "a\n─\n1\n2\n2 rows\n"
+
+
+def test_missing_values_show_a_dimmed_symbol_unlike_the_text_null() -> None:
+    console = Console(file=io.StringIO(), width=100, force_terminal=True, color_system="standard")
+
+    print_table(console, build_table(["v"], [["null"], [None]]))
+
+    assert console.file.getvalue() == "\x1b[1mv   \x1b[0m\n────\nnull\n\x1b[2m∅   \x1b[0m\n"
+
+
+def test_help_shows_debug_as_a_flag(cli: Cli) -> None:
+    result = cli("--help")
+
+    debug_lines = [line for line in result.stdout.splitlines() if "--debug" in line]
+    assert debug_lines == [
+        "│ --debug                Log each step and show tracebacks on errors; before or after "
+        "the command. │"
+    ]

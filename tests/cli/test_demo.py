@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from cli_support import Cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,10 +51,10 @@ def test_sample_tables_are_discovered(cli: Cli) -> None:
     assert result.stdout == (
         "database   schema   name              type    columns\n"
         "─────────────────────────────────────────────────────\n"
-        "main       null     airports          table\n"
-        "main       null     cars              table\n"
-        "main       null     monthly_weather   view\n"
-        "main       null     seattle_weather   table\n"
+        "main       ∅        airports          table\n"
+        "main       ∅        cars              table\n"
+        "main       ∅        monthly_weather   view\n"
+        "main       ∅        seattle_weather   table\n"
     )
 
 
@@ -69,4 +70,48 @@ def test_sample_table_last_page_is_short(cli: Cli) -> None:
         "404,dodge rampage,32.0,4,135.0,84.0,2295,11.6,1982-01-01,USA\n"
         "405,ford ranger,28.0,4,120.0,79.0,2625,18.6,1982-01-01,USA\n"
         "406,chevy s-10,31.0,4,119.0,82.0,2720,19.4,1982-01-01,USA\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("permissions", "message"),
+    [
+        pytest.param(
+            '{"column": "nope", "operator": "eq", "value": 1}',
+            'Permission column "nope" is not in the result of data source "cars": use one of id, '
+            "name, miles_per_gallon, cylinders, displacement, horsepower, weight_in_lbs, "
+            "acceleration, year, origin.",
+            id="missing-column",
+        ),
+        pytest.param(
+            '{"column": "name", "operator": "matches", "value": "(["}',
+            'Permission pattern "([" on column "name" is not a valid regular expression '
+            "(unterminated character set at position 1): fix the pattern.",
+            id="invalid-regex",
+        ),
+    ],
+)
+@pytest.mark.parametrize("slicing", [[], ["--limit", "2"]], ids=["streamed", "sliced"])
+def test_bad_permission_pushed_to_sql_is_an_input_error(
+    cli: Cli, permissions: str, message: str, slicing: list[str]
+) -> None:
+    result = cli("query", DEMO, "cars", "--permissions", permissions, "-f", "csv", *slicing)
+
+    assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")
+
+
+def test_invalid_data_source_message_has_no_pydantic_prefix(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "connectors:\n  - {name: s, type: SQLite, path: x.sqlite}\n"
+        "data_sources:\n  - {domain: d, name: s}\n",
+        encoding="utf-8",
+    )
+
+    result = cli("query", path, "d")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f'Error: Data source "d" in {path} is invalid: Data source "d" has neither of "query" and '
+        '"table": set exactly one of them ("query" for SQL, "table" for a whole table).\n',
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -297,3 +298,134 @@ def test_missing_argument_is_a_usage_error(cli: Cli) -> None:
     result = cli("query")
 
     assert (result.exit_code, "Missing argument 'CONFIG'." in result.stderr) == (2, True)
+
+
+def test_output_in_a_missing_folder_is_an_input_error(cli: Cli, config_file: Path) -> None:
+    target = Path("/nonexistent/dir/x.csv")
+
+    result = cli("query", config_file, "all_cities", "--output", target)
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        'Error: Cannot write to "/nonexistent/dir/x.csv": the folder "/nonexistent/dir" does not '
+        "exist; create it or choose another path.\n",
+    )
+
+
+def test_output_that_is_a_folder_is_an_input_error(
+    cli: Cli, config_file: Path, tmp_path: Path
+) -> None:
+    result = cli("query", config_file, "all_cities", "--format", "csv", "--output", tmp_path)
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f'Error: Cannot write to "{tmp_path}": it is a folder, give a file name.\n',
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "message"),
+    [
+        pytest.param(
+            "connectors",
+            "connectors:\n  - {name: c, type: Tiny, host: a}\n  - {name: c, type: Tiny, host: b}\n",
+            'two connectors named "c"',
+            id="connector-names",
+        ),
+        pytest.param(
+            "data_sources",
+            "connectors:\n  - {name: c, type: Tiny, host: a}\n"
+            "data_sources:\n  - {domain: d, name: c}\n  - {domain: d, name: c, country: FR}\n",
+            'two data sources with domain "d"',
+            id="data-source-domains",
+        ),
+    ],
+)
+def test_duplicates_make_a_config_ambiguous(
+    cli: Cli, tmp_path: Path, key: str, text: str, message: str
+) -> None:
+    result, path = run_with_config(cli, tmp_path, "c.yaml", text, "query", "CONFIG", "d")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f'Error: Config file "{path}" is ambiguous: {message}; rename one.\n',
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        pytest.param(
+            "status", 'No connector named "d" in PATH: its "connectors" list is empty.', id="c"
+        ),
+        pytest.param(
+            "query",
+            'No data source with domain "d" in PATH: its "data_sources" list is empty.',
+            id="ds",
+        ),
+    ],
+)
+def test_empty_lists_say_so(cli: Cli, tmp_path: Path, command: str, message: str) -> None:
+    result, path = run_with_config(
+        cli, tmp_path, "c.yaml", "connectors: []\n", command, "CONFIG", "d"
+    )
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {message.replace('PATH', str(path))}\n",
+    )
+
+
+def test_permission_on_a_missing_column_is_an_input_error(cli: Cli, config_file: Path) -> None:
+    permissions = '{"column": "nope", "operator": "eq", "value": 1}'
+
+    result = cli("query", config_file, "all_cities", "--permissions", permissions)
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        'Error: Permission column "nope" is not in the result: use one of city, country, pop, '
+        "area, since.\n",
+    )
+
+
+def test_permission_with_an_invalid_regex_is_an_input_error(cli: Cli, config_file: Path) -> None:
+    permissions = '{"column": "city", "operator": "matches", "value": "(["}'
+
+    result = cli("query", config_file, "all_cities", "--permissions", permissions)
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        'Error: Permission pattern "([" on column "city" is not a valid regular expression '
+        "(unterminated character set at position 1): fix the pattern.\n",
+    )
+
+
+def test_debug_after_the_command_shows_the_traceback(cli: Cli, tmp_path: Path) -> None:
+    text = (
+        "connectors:\n  - {name: c, type: Tiny, host: h}\n"
+        "data_sources:\n  - {domain: d, name: c, behaviour: crash}\n"
+    )
+
+    result, _ = run_with_config(cli, tmp_path, "c.yaml", text, "query", "CONFIG", "d", "--debug")
+
+    assert (result.exit_code, result.stderr.startswith("Traceback (most recent call last):")) == (
+        1,
+        True,
+    )
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "sliced"])
+def test_missing_parquet_writer_names_the_extra(
+    cli: Cli, config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streamed: bool
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    slicing = [] if streamed else ["--limit", "2"]
+
+    result = cli("query", config_file, "all_cities", "-o", tmp_path / "x.parquet", *slicing)
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        'Error: Writing Parquet needs the "pyarrow" package; install it with '
+        '`pip install "toucan-connectors[cli]"`.\n',
+    )

@@ -112,3 +112,24 @@ def test_refuses_a_bad_name(scaffolded: tuple[Path, str], name: str, message: st
         message + "\n",
         registry_before,
     )
+
+
+@pytest.mark.parametrize("name", ["Foo Bar", "Foo;touch pwned"], ids=["space", "shell"])
+def test_make_passes_the_name_unparsed_to_the_script(
+    scaffolded: tuple[Path, str], name: str
+) -> None:
+    copy, _ = scaffolded
+
+    result = subprocess.run(
+        ["make", "-s", "new_connector", f"type={name}", f"PYTHON={sys.executable}"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert (result.stderr.splitlines()[0], (copy / "pwned").exists()) == (
+        f'Error: "{name}" is not a connector type name: use CamelCase letters and digits, '
+        "e.g. MyType.",
+        False,
+    )

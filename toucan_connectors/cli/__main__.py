@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from toucan_connectors.cli.main import main
+from toucan_connectors.cli.entry import main
 
 main()

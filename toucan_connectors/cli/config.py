@@ -115,6 +115,8 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     for key, items in lists.items():
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise ConfigError(f'Config file "{path}": "{key}" must be a list of mappings.')
+    _refuse_duplicates(lists["connectors"], "name", "connectors named", path)
+    _refuse_duplicates(lists["data_sources"], "domain", "data sources with domain", path)
     return Config(path, lists["connectors"], lists["data_sources"])
 
 
@@ -122,8 +124,10 @@ def describe_validation_error(exc: ValidationError) -> str:
     """Summarise a pydantic validation error on one line: `field: problem; ...`."""
     problems = []
     for error in exc.errors():
-        location = ".".join(str(part) for part in error["loc"]) or "value"
-        problems.append(f"{location}: {error['msg']}")
+        location = ".".join(str(part) for part in error["loc"])
+        # A validator's own message already says what to do; drop pydantic's prefix and period.
+        message = error["msg"].removeprefix("Value error, ").rstrip(".")
+        problems.append(f"{location}: {message}" if location else message)
     return "; ".join(problems)
 
 
@@ -181,5 +185,20 @@ def _find(
     for item in items:
         if item.get(key) == wanted:
             return item
-    known = ", ".join(str(item.get(key)) for item in items) or "none"
+    if not items:
+        section = "connectors" if key == "name" else "data_sources"
+        raise ConfigError(f'No {label} "{wanted}" in {path}: its "{section}" list is empty.')
+    known = ", ".join(str(item.get(key)) for item in items)
     raise ConfigError(f'No {label} "{wanted}" in {path}: use one of {known}.')
+
+
+def _refuse_duplicates(items: list[dict[str, Any]], key: str, label: str, path: Path) -> None:
+    seen: set[Any] = set()
+    for item in items:
+        value = item.get(key)
+        if value in seen:
+            raise ConfigError(
+                f'Config file "{path}" is ambiguous: two {label} "{value}"; rename one.'
+            )
+        if value is not None:
+            seen.add(value)

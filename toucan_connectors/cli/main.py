@@ -41,6 +41,7 @@ from toucan_connectors.errors import (
     ToucanConnectorError,
     UnsupportedFeatureError,
 )
+from toucan_connectors.permissions import Condition, PermissionNode, parse_permissions
 from toucan_connectors.slicing import DataSlice
 
 __all__ = ["app", "main"]
@@ -61,6 +62,7 @@ _UNLIMITED_WIDTH = 10_000
 _STATUS_WORDS = {True: "ok", False: "failed", None: "not reached"}
 _EXTRA_MARKER = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+_REGEX_OPERATORS = ("matches", "notmatches")
 
 
 @dataclass
@@ -72,8 +74,17 @@ class _ErrorReportingGroup(TyperGroup):
     """Turns any error raised by a command into one line on stderr and an exit code.
 
     User errors (config, data source, missing extra, unsupported option) exit with 2; provider
-    failures and anything unexpected exit with 1. The traceback is shown only with --debug.
+    failures and anything unexpected exit with 1. The traceback is shown only with --debug,
+    which may also come after the command.
     """
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        """Move a `--debug` given after the command in front of it, where the group reads it."""
+        end = args.index("--") if "--" in args else len(args)
+        if ctx.parent is None and "--debug" in args[:end]:
+            kept = [arg for arg in args[:end] if arg != "--debug"]
+            args = ["--debug", *kept, *args[end:]]
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: typer.Context) -> Any:
         """Run the command, reporting its errors."""
@@ -114,7 +125,12 @@ FormatOption = Annotated[
 def _root(
     ctx: typer.Context,
     debug: Annotated[
-        bool, typer.Option("--debug", help="Log each step and show tracebacks on errors.")
+        bool,
+        typer.Option(
+            "--debug",
+            metavar="",  # shown as a bare flag rather than `<bool>`
+            help="Log each step and show tracebacks on errors; before or after the command.",
+        ),
     ] = False,
 ) -> None:
     ctx.obj = _State(debug=debug)
@@ -189,11 +205,43 @@ def query(
     """Get a data source's DataFrame and print it or write it to a file."""
     chosen = choose_format(output_format, output)
     connector, data_source = load_config(config).data_source(data_source_name)
-    if param:
-        parameters = {**(data_source.parameters or {}), **parse_parameters(param)}
-        data_source = data_source.model_copy(update={"parameters": parameters})
     permission_tree = parse_permissions_option(permissions)
+    if param:
+        given = parse_parameters(param)
+        for name in unused_parameters(data_source, given, permissions):
+            typer.echo(
+                f'Warning: --param "{name}" is not used by the templates of data source '
+                f'"{data_source_name}" or of --permissions: check its name.',
+                err=True,
+            )
+        parameters = {**(data_source.parameters or {}), **given}
+        data_source = data_source.model_copy(update={"parameters": parameters})
 
+    try:
+        _fetch_and_write(
+            connector, data_source, permission_tree, chosen, output, offset, limit, batch_size
+        )
+    except Exception as exc:
+        # A bad permission reaches the provider or pandas as a failed query: report it as input.
+        if permission_tree is None or isinstance(exc, _USER_ERRORS):
+            raise
+        problem = diagnose_permissions(connector, data_source, permission_tree)
+        if problem is None:
+            raise
+        raise InvalidDataSourceError(problem) from exc
+
+
+def _fetch_and_write(
+    connector: Any,
+    data_source: Any,
+    permission_tree: dict[str, Any] | None,
+    chosen: OutputFormat,
+    output: Path | None,
+    offset: int,
+    limit: int | None,
+    batch_size: int,
+) -> None:
+    """Stream, slice or fetch the rows, then print them or write them to `output`."""
     if not (offset or limit is not None) and _can_stream(connector, chosen):
         batches = connector.iter_batches(data_source, permission_tree, batch_size)
         rows = _stream_with_progress(batches, chosen, output)
@@ -260,6 +308,46 @@ def discover(
 def main() -> None:
     """Run the command line (the `toucan-connectors` console script)."""
     app(prog_name="toucan-connectors")
+
+
+def unused_parameters(
+    data_source: Any, given: dict[str, Any], permissions: str | None
+) -> list[str]:
+    """Return the names in `given` that no template of the data source or permissions uses."""
+    fields = data_source.model_dump(mode="json", exclude={"parameters"})
+    text = json.dumps(fields) + (permissions or "")
+    return [
+        name
+        for name in given
+        if not re.search(rf"\{{[{{%][^}}]*\b{re.escape(name)}\b|%\({re.escape(name)}\)s", text)
+    ]
+
+
+def diagnose_permissions(connector: Any, data_source: Any, tree: dict[str, Any]) -> str | None:
+    """Name the regex or column of a permission tree that made a query fail, if one did."""
+    conditions = list(_conditions(parse_permissions(tree, data_source.parameters)))
+    for condition in conditions:
+        if condition.operator not in _REGEX_OPERATORS:
+            continue
+        try:
+            re.compile(str(condition.value))
+        except re.error as exc:
+            return (
+                f'Permission pattern "{condition.value}" on column "{condition.column}" is not '
+                f"a valid regular expression ({exc}): fix the pattern."
+            )
+
+    try:
+        columns = list(connector.describe(data_source))
+    except Exception:  # noqa: BLE001 - a failed diagnosis leaves the original error to report
+        return None
+    for condition in conditions:
+        if condition.column not in columns:
+            return (
+                f'Permission column "{condition.column}" is not in the result of data source '
+                f'"{data_source.domain}": use one of {", ".join(columns)}.'
+            )
+    return None
 
 
 def parse_parameters(items: list[str]) -> dict[str, Any]:
@@ -329,6 +417,14 @@ def _with_progress(fetch: Callable[[], T], count_rows: Callable[[T], int]) -> T:
     elapsed = time.perf_counter() - started
     console.print(f"Fetched {count_rows(result)} rows in {elapsed:.1f}s", highlight=False)
     return result
+
+
+def _conditions(node: PermissionNode) -> Iterable[Condition]:
+    if isinstance(node, Condition):
+        yield node
+        return
+    for item in node.items:
+        yield from _conditions(item)
 
 
 def _can_stream(connector: Any, chosen: OutputFormat) -> bool:

@@ -20,15 +20,32 @@ from toucan_connectors.discovery import TableInfo
 from toucan_connectors.errors import MissingDependencyError
 
 __all__ = [
+    "MissingWriterError",
     "OutputFormat",
     "build_table",
+    "check_output_path",
     "format_cell",
+    "is_missing",
     "print_table",
     "write_batches",
     "write_frame",
 ]
 
-MISSING = "null"
+MISSING = "∅"
+MISSING_STYLE = "dim"
+
+
+class MissingWriterError(MissingDependencyError):
+    """Writing an output format needs a package that is not installed."""
+
+    def __init__(self, output_format: str, package: str, extra: str) -> None:
+        super().__init__(output_format, package, extra)
+        # ImportError shows `msg`, not `args`: set both to the writer's message.
+        self.msg = (
+            f'Writing {output_format} needs the "{package}" package; '
+            f"install it with `{self.install_command}`."
+        )
+        self.args = (self.msg,)
 
 
 class OutputFormat(str, Enum):
@@ -59,7 +76,20 @@ def choose_format(requested: OutputFormat | None, output: Path | None) -> Output
         )
     if output is None and chosen is OutputFormat.parquet:
         raise ConfigError("Parquet is binary and cannot go to the terminal: add --output PATH.")
+    if output is not None:
+        check_output_path(output)
     return chosen
+
+
+def check_output_path(output: Path) -> None:
+    """Refuse an output path whose folder does not exist or that is a folder itself."""
+    if output.is_dir():
+        raise ConfigError(f'Cannot write to "{output}": it is a folder, give a file name.')
+    if not output.parent.is_dir():
+        raise ConfigError(
+            f'Cannot write to "{output}": the folder "{output.parent}" does not exist; '
+            "create it or choose another path."
+        )
 
 
 def write_frame(
@@ -71,7 +101,10 @@ def write_frame(
 ) -> None:
     """Print `df` on `console` or write it to `output` in the chosen format."""
     if chosen is OutputFormat.table:
-        print_table(console, build_table(df.columns, _display_rows(df), caption))
+        print_table(console, build_table(df.columns, _display_rows(df)))
+        if caption:
+            # Printed apart: a table caption wraps at the table's width, one letter per line.
+            console.file.write(caption + "\n")
         return
 
     if chosen is OutputFormat.parquet:
@@ -79,7 +112,7 @@ def write_frame(
         try:
             df.to_parquet(output, index=False)
         except ImportError as exc:
-            raise MissingDependencyError("parquet output", "pyarrow", "fast") from exc
+            raise MissingWriterError("Parquet", "pyarrow", "cli") from exc
         return
 
     if chosen is OutputFormat.csv:
@@ -144,7 +177,7 @@ def _write_parquet_batches(batches: Iterable[pd.DataFrame], output: Path) -> Ite
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError as exc:
-        raise MissingDependencyError("parquet output", "pyarrow", "fast") from exc
+        raise MissingWriterError("Parquet", "pyarrow", "cli") from exc
 
     writer: Any = None
     try:
@@ -163,7 +196,7 @@ def _write_parquet_batches(batches: Iterable[pd.DataFrame], output: Path) -> Ite
 def build_table(
     headers: Iterable[object], rows: Iterable[Sequence[Any]], caption: str | None = None
 ) -> Table:
-    """Return a plain rich table of `rows` under `headers`; missing values read `null`."""
+    """Return a plain rich table of `rows` under `headers`; missing values read a dimmed `∅`."""
     table = Table(
         box=box.SIMPLE_HEAD,
         show_edge=False,
@@ -174,7 +207,7 @@ def build_table(
     for header in headers:
         table.add_column(Text(str(header)), overflow="fold")
     for row in rows:
-        table.add_row(*(Text(format_cell(value)) for value in row))
+        table.add_row(*(_cell(value) for value in row))
     return table
 
 
@@ -190,11 +223,22 @@ def format_cell(value: Any) -> str:
     """Return the text shown for one value of a result."""
     if isinstance(value, dict | list | tuple):
         return json.dumps(value, default=str, ensure_ascii=False)
-    if value is None or value is pd.NaT or value is pd.NA:
-        return MISSING
-    if isinstance(value, float) and math.isnan(value):
+    if is_missing(value):
         return MISSING
     return str(value)
+
+
+def is_missing(value: Any) -> bool:
+    """Tell whether `value` is a missing value: None, NaN, NaT or pandas' NA."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _cell(value: Any) -> Text:
+    if is_missing(value):
+        return Text(MISSING, style=MISSING_STYLE)
+    return Text(format_cell(value))
 
 
 def _display_rows(df: pd.DataFrame) -> Iterable[Sequence[Any]]:
