@@ -8,9 +8,8 @@ import os
 import ssl
 import tempfile
 from collections.abc import Iterator
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import sqlalchemy as sa
 from pydantic import Field, SecretStr, model_validator
 from typing_extensions import Self
 
@@ -20,6 +19,9 @@ from toucan_connectors.slicing import RetrievedPage
 from toucan_connectors.sql.sql_connector import CONNECT_STEPS, SQLConnector, SQLDataSource
 from toucan_connectors.sql.types import ColumnType
 from toucan_connectors.toucan_connector import Permissions
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +41,11 @@ _SESSION_SETUP = (
     "SET SESSION time_zone = '+00:00', SESSION sql_mode = TRIM(BOTH ',' FROM "
     "REPLACE(REPLACE(CONCAT(',', @@sql_mode, ','), ',ANSI_QUOTES,', ','), ',ANSI,', ','))"
 )
-_TABLES = sa.text(
+_TABLES_SQL = (
     "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES "
     "WHERE TABLE_SCHEMA = :database ORDER BY TABLE_NAME"
 )
-_COLUMNS = sa.text(
+_COLUMNS_SQL = (
     "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
     "WHERE TABLE_SCHEMA = :database ORDER BY TABLE_NAME, ORDINAL_POSITION"
 )
@@ -117,6 +119,8 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
     # Dialect hooks ---------------------------------------------------------------------------
 
     def _engine_url(self, database: str | None) -> sa.URL:
+        import sqlalchemy as sa
+
         return sa.URL.create(
             self.driver,
             username=self.user,
@@ -190,17 +194,19 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
         table: str | None,
         exclude_columns: bool,
     ) -> list[TableInfo]:
+        import sqlalchemy as sa
+
         columns: dict[str, list[ColumnInfo]] = {}
         if not exclude_columns:
             for table_name, name, column_type_name in conn.execute(
-                _COLUMNS, {"database": database}
+                sa.text(_COLUMNS_SQL), {"database": database}
             ):
                 columns.setdefault(table_name, []).append(
                     ColumnInfo(name=name, type=column_type_name)
                 )
 
         found: list[TableInfo] = []
-        for name, table_type in conn.execute(_TABLES, {"database": database}):
+        for name, table_type in conn.execute(sa.text(_TABLES_SQL), {"database": database}):
             if table is not None and name != table:
                 continue
             kind = "view" if table_type == "VIEW" else "table"
@@ -228,6 +234,8 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
         return super()._retrieve_page(data_source, permissions, offset, limit, count_rows)
 
     def _try_connect(self) -> None:
+        import sqlalchemy as sa
+
         # The handshake must fail within the connect timeout, not the (longer) query timeout.
         args = {**self._connect_args(), "read_timeout": self.connect_timeout}
         engine = sa.create_engine(

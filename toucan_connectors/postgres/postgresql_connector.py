@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import sqlalchemy as sa
 from pydantic import Field, SecretStr
 
 from toucan_connectors.discovery import TableInfo
 from toucan_connectors.postgres.types import postgres_column_types
 from toucan_connectors.sql.sql_connector import CONNECT_STEPS, SQLConnector, SQLDataSource
 from toucan_connectors.sql.types import ColumnType
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +31,7 @@ _AUTH_MESSAGES = (
     "role ",
 )
 
-_CATALOG_QUERY = sa.text(
-    """
+_CATALOG_SQL = """
     SELECT n.nspname AS schema_name, c.relname AS table_name, c.relkind AS kind,
            a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type
     FROM pg_catalog.pg_class AS c
@@ -42,10 +43,9 @@ _CATALOG_QUERY = sa.text(
       AND (CAST(:schema AS text) IS NULL OR n.nspname = :schema)
       AND (CAST(:table AS text) IS NULL OR c.relname = :table)
     ORDER BY n.nspname, c.relname, a.attnum
-    """
-)
+"""
 _RELKINDS = {"r": "table", "p": "table", "f": "table", "v": "view", "m": "materialized_view"}
-_DATABASES_QUERY = sa.text(
+_DATABASES_SQL = (
     "SELECT datname FROM pg_catalog.pg_database "
     "WHERE datallowconn AND NOT datistemplate ORDER BY datname"
 )
@@ -95,6 +95,8 @@ class PostgresConnector(SQLConnector, data_source_model=PostgresDataSource):
 
     def _engine_url(self, database: str | None) -> sa.URL:
         """Return the psycopg2 URL of `database`."""
+        import sqlalchemy as sa
+
         return sa.URL.create(
             self.driver,
             username=self.user,
@@ -147,8 +149,10 @@ class PostgresConnector(SQLConnector, data_source_model=PostgresDataSource):
 
     def _list_databases(self) -> list[str]:
         """Return the databases that accept connections."""
+        import sqlalchemy as sa
+
         with self._connection(None) as conn:
-            return list(conn.execute(_DATABASES_QUERY).scalars())
+            return list(conn.execute(sa.text(_DATABASES_SQL)).scalars())
 
     def _list_tables(
         self,
@@ -159,9 +163,11 @@ class PostgresConnector(SQLConnector, data_source_model=PostgresDataSource):
         exclude_columns: bool,
     ) -> list[TableInfo]:
         """List tables, views and (if asked) materialized views with one catalogue query."""
+        import sqlalchemy as sa
+
         kinds = ["r", "p", "f", "v"] + (["m"] if self.include_materialized_views else [])
         rows = conn.execute(
-            _CATALOG_QUERY,
+            sa.text(_CATALOG_SQL),
             {"kinds": kinds, "schema": schema, "table": table, "exclude_columns": exclude_columns},
         )
         return group_catalog_rows(database, rows, _RELKINDS)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import sqlalchemy as sa
 from pydantic import Field, SecretStr, model_validator
 from typing_extensions import Self
 
@@ -16,13 +15,10 @@ from toucan_connectors.postgres.postgresql_connector import (
     PostgresDataSource,
     group_catalog_rows,
 )
-from toucan_connectors.redshift.catalog import (
-    CATALOG_QUERY,
-    DATABASES_QUERY,
-    KINDS,
-    catalog_parameters,
-    parse_redshift_version,
-)
+
+# redshift/catalog.py builds its queries with SQLAlchemy: it is imported where they run.
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +89,8 @@ class RedshiftConnector(PostgresConnector, data_source_model=RedshiftDataSource)
         if self.authentication_method != "aws_iam":
             return
 
+        import sqlalchemy as sa
+
         @sa.event.listens_for(engine, "do_connect")
         def _use_temporary_credentials(
             dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]
@@ -119,6 +117,8 @@ class RedshiftConnector(PostgresConnector, data_source_model=RedshiftDataSource)
 
     def _list_databases(self) -> list[str]:
         """Return the cluster's databases from svv_redshift_databases."""
+        from toucan_connectors.redshift.catalog import DATABASES_QUERY
+
         with self._connection(None) as conn:
             return list(conn.execute(DATABASES_QUERY).scalars())
 
@@ -131,6 +131,8 @@ class RedshiftConnector(PostgresConnector, data_source_model=RedshiftDataSource)
         exclude_columns: bool,
     ) -> list[TableInfo]:
         """List tables, views and materialized views from Redshift's system views."""
+        from toucan_connectors.redshift.catalog import CATALOG_QUERY, KINDS, catalog_parameters
+
         params = catalog_parameters(
             database, schema, table, self.include_materialized_views, exclude_columns
         )
@@ -138,6 +140,8 @@ class RedshiftConnector(PostgresConnector, data_source_model=RedshiftDataSource)
 
     def get_engine_version(self) -> tuple[int, ...]:
         """Return the Redshift release, or the server's version when it is not Redshift."""
+        from toucan_connectors.redshift.catalog import parse_redshift_version
+
         with self._connection(None, read_only=False) as conn:
             version = str(conn.exec_driver_sql("SELECT version()").scalar_one())
         return parse_redshift_version(version) or super().get_engine_version()

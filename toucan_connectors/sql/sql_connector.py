@@ -12,12 +12,10 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
-import sqlalchemy as sa
 from pydantic import Field, PrivateAttr, model_validator
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from typing_extensions import Self
 
 from toucan_connectors.dependencies import import_optional
@@ -29,22 +27,19 @@ from toucan_connectors.errors import (
 )
 from toucan_connectors.frames import normalize_frame, unique_column_names
 from toucan_connectors.permissions.pandas_filter import apply_permissions
-from toucan_connectors.permissions.sql_filter import build_sql_predicate
 from toucan_connectors.slicing import RetrievedPage
-from toucan_connectors.sql.discovery import inspect_tables, list_model_with_info
-from toucan_connectors.sql.query import (
-    SUBQUERY_ALIAS,
-    BoundQuery,
-    bind_query,
-    check_single_statement,
-    page_query,
-    split_order,
-    table_query,
-)
 from toucan_connectors.sql.status import CONNECT_STEPS, build_status_checks, try_connect
 from toucan_connectors.sql.types import ColumnType, build_frame
 from toucan_connectors.status import StatusCheck
 from toucan_connectors.toucan_connector import Permissions, ToucanConnector, ToucanDataSource
+
+# SQLAlchemy, sqlglot and the modules built on them are imported where they are first needed,
+# so the models and their JSON schema load without the connector's extra.
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from toucan_connectors.sql.query import BoundQuery
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +91,8 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
     """Module the driver imports from, checked with the install message of `extra`."""
     driver_package: ClassVar[str | None] = None
     """Distribution name of the driver when it differs from `driver_module`."""
+    sql_packages: ClassVar[tuple[str, ...]] = ("sqlalchemy", "sqlglot")
+    """Modules every SQL connector needs besides its driver, installed by `extra` too."""
     extra: ClassVar[str] = ""
     """The pip extra that installs the driver."""
     sqlglot_dialect: ClassVar[str] = ""
@@ -178,9 +175,16 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         exclude_columns: bool,
     ) -> list[TableInfo]:
         """Dialect hook: the tables and views of one database, through SQLAlchemy's inspector."""
+        from toucan_connectors.sql.discovery import inspect_tables
+
         return inspect_tables(conn, database, schema, table, exclude_columns, self.system_schemas)
 
     # Engines ---------------------------------------------------------------------------------
+
+    def _import_sql_packages(self) -> None:
+        """Raise MissingDependencyError naming `extra` when SQLAlchemy or sqlglot is missing."""
+        for module in self.sql_packages:
+            import_optional(module, connector=self._label(), extra=self.extra)
 
     def get_engine(self, database: str | None = None) -> sa.Engine:
         """Return the pooled engine of `database`, created on first use and then reused."""
@@ -188,6 +192,9 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         engine = self._engines.get(key)
         if engine is not None:
             return engine
+        self._import_sql_packages()
+        import sqlalchemy as sa
+
         with _ENGINE_LOCK:
             engine = self._engines.get(key)
             if engine is None:
@@ -220,6 +227,8 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
     def _connection(self, database: str | None, read_only: bool = True) -> Iterator[sa.Connection]:
         """Yield a pooled connection in a read-only transaction that is always rolled back."""
         engine = self.get_engine(database)
+        from sqlalchemy.exc import DBAPIError
+
         try:
             conn = engine.connect()
         except DBAPIError as exc:
@@ -280,6 +289,8 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         limit: int | None,
         count_rows: bool,
     ) -> RetrievedPage:
+        from toucan_connectors.sql.query import SUBQUERY_ALIAS, page_query
+
         if offset == 0 and limit is None:
             df, columns = self._fetch(conn, query.to_text())
             return RetrievedPage(df, len(df), _type_names(columns))
@@ -337,6 +348,11 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         parameters: Mapping[str, Any] | None,
     ) -> tuple[sa.Select[Any], list[sa.TextClause], int] | None:
         """Wrap the query in a SELECT filtered by the permissions, its order moved outside."""
+        import sqlalchemy as sa
+
+        from toucan_connectors.permissions.sql_filter import build_sql_predicate
+        from toucan_connectors.sql.query import SUBQUERY_ALIAS, page_query, split_order
+
         probe = page_query(query, self.sqlglot_dialect, 0, 0)
         if probe is None:
             return None
@@ -439,10 +455,15 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         return build_frame(rows, columns), columns
 
     def _count(self, conn: sa.Connection, subquery: sa.Subquery) -> int:
+        import sqlalchemy as sa
+
         logger.debug("Counting the rows of the query")
         return int(conn.execute(sa.select(sa.func.count()).select_from(subquery)).scalar_one())
 
     def _bound_query(self, data_source: SQLDataSource) -> BoundQuery:
+        self._import_sql_packages()
+        from toucan_connectors.sql.query import bind_query, check_single_statement, table_query
+
         if data_source.table:
             return table_query(data_source.table, self.get_engine(data_source.database).dialect)
         assert data_source.query is not None  # the data source validator guarantees one
@@ -452,6 +473,8 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
     @contextmanager
     def _wrap_errors(self, data_source: str) -> Iterator[None]:
         """Turn driver errors into our errors, with the data source and the fix in the message."""
+        from sqlalchemy.exc import DBAPIError
+
         try:
             yield
         except DBAPIError as exc:
@@ -494,7 +517,9 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
     def describe(self, data_source: SQLDataSource) -> dict[str, str]:
         """Return the result's column names and provider types, running the query with LIMIT 0."""
         rendered = data_source.rendered()
-        query = self._bound_query(rendered)
+        query = self._bound_query(rendered)  # raises MissingDependencyError before the import
+        from toucan_connectors.sql.query import page_query
+
         probe = page_query(query, self.sqlglot_dialect, 0, 0)
         if probe is None:
             return super().describe(data_source)
@@ -532,6 +557,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
 
     def _status_checks(self) -> list[StatusCheck]:
         """Host resolves, port opens, then one connection attempt decides the last steps."""
+        self._import_sql_packages()
         return build_status_checks(self)
 
     def _try_connect(self) -> None:
@@ -559,6 +585,9 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         exclude_columns: bool = False,
     ) -> tuple[list[TableInfo], dict[str, Any]]:
         """Like `get_model`, plus ``{"unreachable_databases": {name: error}}``."""
+        self._import_sql_packages()
+        from toucan_connectors.sql.discovery import list_model_with_info
+
         return list_model_with_info(self, db_name, schema_name, table_name, exclude_columns)
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
-
 from toucan_connectors.status import CheckFailedError, StatusCheck, host_and_port_checks
 
 if TYPE_CHECKING:
@@ -34,6 +31,8 @@ def build_status_checks(connector: SQLConnector) -> list[StatusCheck]:
 
 def try_connect(connector: SQLConnector) -> None:
     """Open (and close) one new connection to the connector's default database."""
+    import sqlalchemy as sa
+
     engine = sa.create_engine(
         connector._engine_url(connector._default_database()),
         poolclass=sa.NullPool,
@@ -71,6 +70,8 @@ class _ConnectionAttempt:
             try:
                 self._connector._try_connect()
             except Exception as exc:  # noqa: BLE001 - any error fails a step, never passes it
+                from sqlalchemy.exc import SQLAlchemyError
+
                 original = getattr(exc, "orig", None) or exc
                 step = self._connector._connect_error_step(original)
                 if step not in CONNECT_STEPS:

@@ -6,28 +6,30 @@ import logging
 import os
 import sqlite3
 import urllib.parse
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
-import sqlalchemy as sa
 from pydantic import Field
 
 from toucan_connectors.discovery import ColumnInfo, TableInfo
 from toucan_connectors.sql.sql_connector import SQLConnector, SQLDataSource
 from toucan_connectors.sql.types import ColumnType, build_frame
-from toucan_connectors.sqlite.types import column_type, declared_types
 from toucan_connectors.status import CheckFailedError, StatusCheck
+
+# sqlite/types.py parses queries with sqlglot: it is imported where column types are needed.
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["SQLiteConnector", "SQLiteDataSource"]
 
 MEMORY = ":memory:"
-_OBJECTS = sa.text(
+_OBJECTS_SQL = (
     "SELECT name, type FROM sqlite_schema WHERE type IN ('table', 'view') "
     "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
 )
-_COLUMNS = sa.text("SELECT name, type FROM pragma_table_xinfo(:name) ORDER BY cid")
+_COLUMNS_SQL = "SELECT name, type FROM pragma_table_xinfo(:name) ORDER BY cid"
 
 
 class SQLiteDataSource(SQLDataSource):
@@ -64,6 +66,8 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
     # Dialect hooks ---------------------------------------------------------------------------
 
     def _engine_url(self, database: str | None) -> sa.URL:
+        import sqlalchemy as sa
+
         if self.path == MEMORY:
             return sa.URL.create(self.driver, database=MEMORY)
         # A `file:` URI with mode=ro: writes are refused and the file is never created.
@@ -80,6 +84,8 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
         conn.exec_driver_sql("PRAGMA query_only = ON")
 
     def _column_types(self, result: sa.CursorResult[Any]) -> list[ColumnType]:
+        from toucan_connectors.sqlite.types import column_type
+
         names = [str(column[0]) for column in result.cursor.description or ()]
         types = self._declared_types(result, len(names))
         return [column_type(name, db_type, []) for name, db_type in zip(names, types, strict=True)]
@@ -98,15 +104,17 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
         table: str | None,
         exclude_columns: bool,
     ) -> list[TableInfo]:
+        import sqlalchemy as sa
+
         found: list[TableInfo] = []
-        for name, kind in conn.execute(_OBJECTS):
+        for name, kind in conn.execute(sa.text(_OBJECTS_SQL)):
             if table is not None and name != table:
                 continue
             columns: list[ColumnInfo] = []
             if not exclude_columns:
                 columns = [
                     ColumnInfo(name=column, type=(declared or "").upper())
-                    for column, declared in conn.execute(_COLUMNS, {"name": name})
+                    for column, declared in conn.execute(sa.text(_COLUMNS_SQL), {"name": name})
                 ]
             found.append(
                 TableInfo(database="main", schema=None, type=kind, name=name, columns=columns)
@@ -118,6 +126,8 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
     ) -> tuple[pd.DataFrame, list[ColumnType]]:
         # SQLite's types are settled with the rows in hand: a value of another type than the
         # declared one makes its column fall back to the type of its values.
+        from toucan_connectors.sqlite.types import column_type
+
         result = conn.execute(statement)
         names = [str(column[0]) for column in result.cursor.description or ()]
         types = self._declared_types(result, len(names))
@@ -133,6 +143,8 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
         return build_frame(rows, columns), columns
 
     def _declared_types(self, result: sa.CursorResult[Any], width: int) -> list[str | None]:
+        from toucan_connectors.sqlite.types import declared_types
+
         raw = result.context.root_connection.connection.dbapi_connection
         sql = str(result.context.statement)
         return declared_types(raw, sql, width)  # type: ignore[arg-type]
@@ -140,6 +152,7 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
     # Status ----------------------------------------------------------------------------------
 
     def _status_checks(self) -> list[StatusCheck]:
+        self._import_sql_packages()
         return [
             StatusCheck("File exists", self._check_file_exists),
             StatusCheck("File opened", self._check_file_opens),
