@@ -78,15 +78,15 @@ def test_sample_table_last_page_is_short(cli: Cli) -> None:
     [
         pytest.param(
             '{"column": "nope", "operator": "eq", "value": 1}',
-            'Permission column "nope" is not in the result of data source "cars": use one of id, '
+            'Permission column "nope" is not in the result: use one of id, '
             "name, miles_per_gallon, cylinders, displacement, horsepower, weight_in_lbs, "
             "acceleration, year, origin.",
             id="missing-column",
         ),
         pytest.param(
             '{"column": "name", "operator": "matches", "value": "(["}',
-            'Permission pattern "([" on column "name" is not a valid regular expression '
-            "(unterminated character set at position 1): fix the pattern.",
+            "Invalid permission {'column': 'name', 'operator': 'matches', 'value': '(['}: its "
+            "regular expression does not compile (unterminated character set at position 1).",
             id="invalid-regex",
         ),
     ],

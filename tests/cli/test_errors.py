@@ -395,8 +395,8 @@ def test_permission_with_an_invalid_regex_is_an_input_error(cli: Cli, config_fil
 
     assert (result.exit_code, result.stderr) == (
         2,
-        'Error: Permission pattern "([" on column "city" is not a valid regular expression '
-        "(unterminated character set at position 1): fix the pattern.\n",
+        "Error: Invalid permission {'column': 'city', 'operator': 'matches', 'value': '(['}: its "
+        "regular expression does not compile (unterminated character set at position 1).\n",
     )
 
 

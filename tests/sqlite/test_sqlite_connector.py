@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
+from pydantic import ValidationError
 
-from toucan_connectors.errors import InvalidDataSourceError
+from toucan_connectors.errors import ConnectionFailedError, InvalidDataSourceError
 from toucan_connectors.sqlite import SQLiteConnector, SQLiteDataSource
 
 from .conftest import MakeDatabase
@@ -356,3 +358,44 @@ def test_statements_acting_on_files_are_refused_before_running(
     with pytest.raises(InvalidDataSourceError, match="is not a read query"):
         city.get_df(source(statement.format(path=target)))
     assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("permission", "message"),
+    [
+        pytest.param(
+            {"column": "country", "operator": "eq", "value": "FR"},
+            'Permission column "country" is not in the result: use one of name, pop',
+            id="unknown-column",
+        ),
+        pytest.param(
+            {"column": "name", "operator": "matches", "value": "("},
+            "its regular expression does not compile",
+            id="bad-regex",
+        ),
+        pytest.param(
+            {"column": "pop", "operator": "gt", "value": "abc"},
+            "number column \"pop\" compares it with 'abc'",
+            id="word-for-number",
+        ),
+    ],
+)
+def test_invalid_permissions_are_input_errors(
+    city: SQLiteConnector, permission: dict[str, str], message: str
+) -> None:
+    with pytest.raises(InvalidDataSourceError, match=re.escape(message)):
+        city.get_df(source("SELECT name, pop FROM city"), permissions=permission)
+
+
+def test_an_empty_path_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match="path\n  String should have at least 1 character"):
+        SQLiteConnector(name="lite", path="")
+
+
+def test_a_missing_file_names_no_phantom_database(tmp_path: Path) -> None:
+    connector = SQLiteConnector(name="lite", path=str(tmp_path / "missing.db"))
+
+    with pytest.raises(
+        ConnectionFailedError, match="connector could not connect: unable to open database file"
+    ):
+        connector.get_df(source("SELECT 1"))

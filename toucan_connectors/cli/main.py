@@ -41,7 +41,6 @@ from toucan_connectors.errors import (
     ToucanConnectorError,
     UnsupportedFeatureError,
 )
-from toucan_connectors.permissions import Condition, PermissionNode, parse_permissions
 from toucan_connectors.slicing import DataSlice
 
 __all__ = ["app", "main"]
@@ -62,7 +61,6 @@ _UNLIMITED_WIDTH = 10_000
 _STATUS_WORDS = {True: "ok", False: "failed", None: "not reached"}
 _EXTRA_MARKER = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-_REGEX_OPERATORS = ("matches", "notmatches")
 
 
 @dataclass
@@ -217,18 +215,9 @@ def query(
         parameters = {**(data_source.parameters or {}), **given}
         data_source = data_source.model_copy(update={"parameters": parameters})
 
-    try:
-        _fetch_and_write(
-            connector, data_source, permission_tree, chosen, output, offset, limit, batch_size
-        )
-    except Exception as exc:
-        # A bad permission reaches the provider or pandas as a failed query: report it as input.
-        if permission_tree is None or isinstance(exc, _USER_ERRORS):
-            raise
-        problem = diagnose_permissions(connector, data_source, permission_tree)
-        if problem is None:
-            raise
-        raise InvalidDataSourceError(problem) from exc
+    _fetch_and_write(
+        connector, data_source, permission_tree, chosen, output, offset, limit, batch_size
+    )
 
 
 def _fetch_and_write(
@@ -323,33 +312,6 @@ def unused_parameters(
     ]
 
 
-def diagnose_permissions(connector: Any, data_source: Any, tree: dict[str, Any]) -> str | None:
-    """Name the regex or column of a permission tree that made a query fail, if one did."""
-    conditions = list(_conditions(parse_permissions(tree, data_source.parameters)))
-    for condition in conditions:
-        if condition.operator not in _REGEX_OPERATORS:
-            continue
-        try:
-            re.compile(str(condition.value))
-        except re.error as exc:
-            return (
-                f'Permission pattern "{condition.value}" on column "{condition.column}" is not '
-                f"a valid regular expression ({exc}): fix the pattern."
-            )
-
-    try:
-        columns = list(connector.describe(data_source))
-    except Exception:  # noqa: BLE001 - a failed diagnosis leaves the original error to report
-        return None
-    for condition in conditions:
-        if condition.column not in columns:
-            return (
-                f'Permission column "{condition.column}" is not in the result of data source '
-                f'"{data_source.domain}": use one of {", ".join(columns)}.'
-            )
-    return None
-
-
 def parse_parameters(items: list[str]) -> dict[str, Any]:
     """Turn `NAME=VALUE` items into parameters; a VALUE that is valid JSON is decoded."""
     parameters: dict[str, Any] = {}
@@ -417,14 +379,6 @@ def _with_progress(fetch: Callable[[], T], count_rows: Callable[[T], int]) -> T:
     elapsed = time.perf_counter() - started
     console.print(f"Fetched {count_rows(result)} rows in {elapsed:.1f}s", highlight=False)
     return result
-
-
-def _conditions(node: PermissionNode) -> Iterable[Condition]:
-    if isinstance(node, Condition):
-        yield node
-        return
-    for item in node.items:
-        yield from _conditions(item)
 
 
 def _can_stream(connector: Any, chosen: OutputFormat) -> bool:

@@ -102,8 +102,13 @@ def _parse_condition(tree: Mapping[str, Any], parameters: Mapping[str, Any] | No
         if not isinstance(value, list | tuple):
             raise _malformed(tree, f'"{operator}" needs a list value')
         value = [_unquote(item) for item in value]
-    elif operator in ("matches", "notmatches") and not isinstance(value, str):
-        raise _malformed(tree, f'"{operator}" needs a regular expression string')
+    elif operator in ("matches", "notmatches"):
+        if not isinstance(value, str):
+            raise _malformed(tree, f'"{operator}" needs a regular expression string')
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise _malformed(tree, f"its regular expression does not compile ({exc})") from exc
     return Condition(str(column), operator, value)
 
 

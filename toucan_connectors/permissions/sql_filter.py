@@ -23,12 +23,29 @@ def build_sql_predicate(
     parameters: Mapping[str, Any] | None = None,
     *,
     numeric_columns: Collection[str] = (),
+    columns: Collection[str] | None = None,
 ) -> ColumnElement[bool]:
     """Return a predicate over ``sa.column(name)`` references; every value is a bound parameter.
 
     Values of `numeric_columns` that arrive as strings spelling numbers are bound as numbers.
+    When `columns` is given, a condition on any other column is refused.
     """
-    return _translate(parse_permissions(permissions, parameters), set(numeric_columns))
+    tree = parse_permissions(permissions, parameters)
+    if columns is not None:
+        _check_columns(tree, list(columns))
+    return _translate(tree, set(numeric_columns))
+
+
+def _check_columns(node: PermissionNode, columns: list[str]) -> None:
+    if isinstance(node, Condition):
+        if node.column not in columns:
+            raise InvalidDataSourceError(
+                f'Permission column "{node.column}" is not in the result: '
+                f"use one of {', '.join(columns)}."
+            )
+        return
+    for item in node.items:
+        _check_columns(item, columns)
 
 
 def _translate(node: PermissionNode, numeric: set[str]) -> ColumnElement[bool]:

@@ -232,9 +232,11 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         try:
             conn = engine.connect()
         except DBAPIError as exc:
+            target = database or self._default_database()
+            where = f' to database "{target}"' if target else ""
             raise ConnectionFailedError(
-                f'The "{self._label()}" connector could not connect to database '
-                f'"{database or self._default_database()}": {self._driver_message(exc)}. '
+                f'The "{self._label()}" connector could not connect{where}: '
+                f"{self._driver_message(exc)}. "
                 "Check the host, port, credentials and database name with get_status()."
             ) from exc
         try:
@@ -367,7 +369,9 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             inner, order_by, hidden = split.inner, split.order_by, split.hidden_columns
 
         numeric = [column.name for column in columns if column.kind in _NUMERIC_KINDS]
-        predicate = build_sql_predicate(permissions, parameters, numeric_columns=numeric)
+        predicate = build_sql_predicate(
+            permissions, parameters, numeric_columns=numeric, columns=names
+        )
         subquery = inner.to_text().columns().subquery(SUBQUERY_ALIAS)
         statement: sa.Select[Any] = (
             sa.select(sa.literal_column("*")).select_from(subquery).where(predicate)

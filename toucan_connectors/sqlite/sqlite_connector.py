@@ -59,8 +59,9 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
     )
 
     path: str = Field(
+        min_length=1,
         description="Path of the database file, opened read-only; `:memory:` for an empty "
-        "in-memory database."
+        "in-memory database.",
     )
 
     # Dialect hooks ---------------------------------------------------------------------------
