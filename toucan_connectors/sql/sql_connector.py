@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -128,9 +129,9 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
 
     # Dialect hooks ---------------------------------------------------------------------------
 
+    @abstractmethod
     def _engine_url(self, database: str | None) -> sa.URL:
         """Dialect hook: the URL of `database` (None: the default one)."""
-        raise NotImplementedError
 
     def _connect_args(self) -> dict[str, Any]:
         """Dialect hook: keyword arguments of the driver's `connect`."""
@@ -150,9 +151,9 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
     def _begin_read_only(self, conn: sa.Connection) -> None:
         """Dialect hook: make the connection's transaction read-only and set the query timeout."""
 
+    @abstractmethod
     def _column_types(self, result: sa.CursorResult[Any]) -> list[ColumnType]:
         """Dialect hook: the name, provider type and kind of each column of a result."""
-        raise NotImplementedError
 
     def _connect_error_step(self, error: BaseException) -> str:
         """Dialect hook: which of `CONNECT_STEPS` a driver's connection error fails."""
