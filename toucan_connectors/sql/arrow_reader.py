@@ -3,9 +3,10 @@
 PostgreSQL is read through ADBC (`adbc-driver-postgresql`): it streams binary COPY into Arrow,
 binds parameters server-side, and maps more types than connectorx (which panics on `interval`
 and cannot bind parameters). Measured on 1,000,000 lineitem rows, ADBC was also the faster of the
-two (see benchmarks/README.md). The frame is then built column by column from the Arrow arrays
-under the same type policy as the standard path (`sql/types.py`), so both paths give identical
-frames. What ADBC maps badly is fixed up here:
+two (see benchmarks/README.md). A whole result is built batch by batch while a thread decodes
+the next batch, so the Arrow table never exists whole: numbers and dates are written into arrays
+grown in place, text stays in Arrow chunks. Columns follow the same type policy as the standard
+path (`sql/types.py`), so both paths give identical frames. What ADBC maps badly is fixed up:
 
 * NUMERIC arrives as text: cast in Arrow to Int64 / float64, or to exact ints and Decimals;
 * `real` arrives as float32: widened through its shortest text, as psycopg2 reads it;
@@ -20,13 +21,15 @@ connector then runs the query on the standard path (logged at DEBUG).
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import json
 import logging
+import queue
 import re
 import threading
 import uuid
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
@@ -50,6 +53,7 @@ __all__ = [
     "ArrowReader",
     "FastPathUnsupportedError",
     "arrow_to_frame",
+    "batches_to_frame",
     "has_fast_driver",
     "iter_fast_frames",
     "read_fast",
@@ -66,6 +70,8 @@ _DAYS_PER_MONTH = 30  # psycopg2 turns '1 month' into 30 days
 _MICROSECONDS_PER_DAY = 86_400_000_000
 
 _READERS_LOCK = threading.Lock()
+_READ_AHEAD = 2  # batches decoded ahead of the conversion
+_END = object()
 _TEXT_BIND = re.compile(r"(?<![:\w\x5c]):(\w+)(?![:\w])")
 
 # ADBC names each column's type (`typname`); the standard path maps OIDs. Only the types whose
@@ -184,10 +190,179 @@ def arrow_to_frame(table: pa.Table, kinds: Sequence[ColumnKind]) -> pd.DataFrame
     return pd.DataFrame(data, columns=names, index=pd.RangeIndex(table.num_rows), copy=False)
 
 
-def _convert_column(column: pa.ChunkedArray, kind: ColumnKind) -> Any:
+def batches_to_frame(
+    batches: Iterable[pa.RecordBatch], schema: pa.Schema, kinds: Sequence[ColumnKind]
+) -> pd.DataFrame:
+    """Build the DataFrame of a stream of record batches, converting each batch as it arrives.
+
+    Only one Arrow batch is held at a time and fixed-width columns are written into arrays grown
+    in place, so the peak memory stays close to the finished frame's (the whole Arrow table
+    plus pieces of columns to concatenate would double it).
+    """
+    sinks = [_sink_for(field.type, kind) for field, kind in zip(schema, kinds, strict=True)]
+    rows = 0
+    seen = False
+    for batch in batches:
+        for sink, array in zip(sinks, batch.columns, strict=True):
+            sink.append(array)
+        rows += batch.num_rows
+        seen = True
+        del batch, array
+    if not seen:
+        for sink, column in zip(sinks, schema.empty_table().columns, strict=True):
+            sink.append(column.chunk(0))
+
+    names = unique_column_names(schema.names)
+    data = {name: sink.finish(rows) for name, sink in zip(names, sinks, strict=True)}
+    return pd.DataFrame(data, columns=names, index=pd.RangeIndex(rows), copy=False)
+
+
+class _PieceSink:
+    """Builds a column from each batch's converted piece, concatenated at the end."""
+
+    def __init__(self, kind: ColumnKind) -> None:
+        self._kind = kind
+        self._pieces: list[Any] = []
+
+    def append(self, array: pa.Array) -> None:
+        """Convert a batch's array and keep it."""
+        self._pieces.append(_convert_array(array, self._kind))
+
+    def finish(self, rows: int) -> Any:
+        """Return the whole column."""
+        pieces, self._pieces = self._pieces, []
+        if len(pieces) == 1:
+            return pieces[0]
+        if isinstance(pieces[0], np.ndarray):
+            return np.concatenate(pieces)
+        return type(pieces[0])._concat_same_type(pieces)
+
+
+class _TextSink(_PieceSink):
+    """Keeps text as Arrow chunks: the column is a chunked array, the text is never joined."""
+
+    def append(self, array: pa.Array) -> None:
+        """Keep a copy of a batch's text."""
+        import pyarrow as pa
+
+        # The driver frees a batch as a whole: text kept without a copy would keep all of the
+        # batch's columns alive.
+        self._pieces.append(pa.concat_arrays([array]))
+
+    def finish(self, rows: int) -> Any:
+        """Return the whole column as Arrow-backed strings."""
+        import pyarrow as pa
+
+        chunks, self._pieces = pa.chunked_array(self._pieces, type=pa.string()), []
+        return pd.array(chunks, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+
+
+class _NumpySink:
+    """Writes a fixed-width column into one numpy array (and mask) grown in place."""
+
+    def __init__(self, kind: ColumnKind) -> None:
+        self._kind = kind
+        self._split = _SPLITTERS[kind]
+        self._values: np.ndarray[Any, Any] | None = None
+        self._mask: np.ndarray[Any, Any] | None = None
+        self._rows = 0
+
+    def append(self, array: pa.Array) -> None:
+        """Convert a batch's array and write it after the previous rows."""
+        values, mask = self._split(array)
+        start, end = self._rows, self._rows + len(values)
+        self._values = _reserve(self._values, end, values.dtype)
+        self._values[start:end] = values
+        if mask is not None or self._mask is not None:
+            self._mask = _reserve(self._mask, end, np.dtype(bool))
+            self._mask[start:end] = False if mask is None else mask
+        self._rows = end
+
+    def finish(self, rows: int) -> Any:
+        """Return the whole column in the dtype of its kind."""
+        values, mask = self._values, self._mask
+        self._values = self._mask = None
+        assert values is not None
+        values.resize(rows, refcheck=False)  # shrinks in place, without a copy
+        if self._kind in ("integer", "boolean"):
+            if mask is None:
+                mask = np.zeros(rows, dtype=bool)
+            mask.resize(rows, refcheck=False)
+            if self._kind == "integer":
+                return pd.arrays.IntegerArray(values, mask)
+            return pd.arrays.BooleanArray(values, mask)
+        if self._kind == "datetime":
+            return pd.array(values, dtype="datetime64[us]", copy=False)
+        if self._kind == "datetime_utc":
+            return pd.array(values, dtype=pd.DatetimeTZDtype("us", "UTC"), copy=False)
+        return values
+
+
+def _reserve(array: np.ndarray[Any, Any] | None, size: int, dtype: Any) -> np.ndarray[Any, Any]:
+    """Return `array` with room for `size` items, grown by doubling; new room is zeroed."""
+    if array is None:
+        return np.zeros(max(size, 1024), dtype=dtype)
+    if size > len(array):
+        # realloc: large arrays are remapped rather than copied, leaving no hole behind.
+        array.resize(max(size, 2 * len(array)), refcheck=False)
+    return array
+
+
+def _sink_for(arrow_type: pa.DataType, kind: ColumnKind) -> _PieceSink | _NumpySink:
     import pyarrow as pa
 
+    if kind == "text" and pa.types.is_string(arrow_type):
+        return _TextSink(kind)
+    if kind in _SPLITTERS:
+        return _NumpySink(kind)
+    return _PieceSink(kind)
+
+
+def _split_integers(array: pa.Array) -> tuple[Any, Any]:
+    import pyarrow as pa
+
+    if isinstance(array.type, pa.BaseExtensionType):  # NUMERIC(p, 0) as text
+        array = array.storage
+    integers = array.cast(pa.int64())
+    if not integers.null_count:
+        return integers.to_numpy(), None
+    return integers.fill_null(0).to_numpy(), integers.is_null().to_numpy(zero_copy_only=False)
+
+
+def _split_floats(array: pa.Array) -> tuple[Any, Any]:
+    import pyarrow as pa
+
+    if isinstance(array.type, pa.BaseExtensionType):  # NUMERIC as text
+        array = array.storage
+    return _to_floats(array), None
+
+
+def _split_booleans(array: pa.Array) -> tuple[Any, Any]:
+    values = array.fill_null(False).to_numpy(zero_copy_only=False)
+    return values, (array.is_null().to_numpy(zero_copy_only=False) if array.null_count else None)
+
+
+def _split_datetimes(array: pa.Array) -> tuple[Any, Any]:
+    return _naive_timestamps(array).to_numpy(zero_copy_only=False), None
+
+
+_SPLITTERS: dict[ColumnKind, Callable[[pa.Array], tuple[Any, Any]]] = {
+    "integer": _split_integers,
+    "float": _split_floats,
+    "boolean": _split_booleans,
+    "datetime": _split_datetimes,
+    "datetime_utc": _split_datetimes,
+}
+
+
+def _convert_column(column: pa.ChunkedArray, kind: ColumnKind) -> Any:
     array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return _convert_array(array, kind)
+
+
+def _convert_array(array: pa.Array, kind: ColumnKind) -> Any:
+    import pyarrow as pa
+
     if isinstance(array.type, pa.BaseExtensionType) and not _is_uuid(array.type):
         array = array.storage
     converter = _CONVERTERS.get(kind)
@@ -201,7 +376,7 @@ def _to_integers(array: pa.Array) -> Any:
 
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         array = array.cast(pa.int64())
-    return array.cast(pa.int64()).to_pandas(types_mapper=_nullable_int64)
+    return array.cast(pa.int64()).to_pandas(types_mapper=_nullable_int64).array
 
 
 def _nullable_int64(arrow_type: pa.DataType) -> Any:
@@ -244,24 +419,24 @@ def _is_uuid(arrow_type: pa.DataType) -> bool:
 
 
 def _to_datetimes(array: pa.Array) -> Any:
+    values = _naive_timestamps(array).to_numpy(zero_copy_only=False)
+    return pd.array(values, dtype="datetime64[us]")
+
+
+def _to_utc_datetimes(array: pa.Array) -> Any:
+    values = pd.array(_naive_timestamps(array).to_numpy(zero_copy_only=False), "datetime64[us]")
+    return pd.Series(values).dt.tz_localize("UTC").array
+
+
+def _naive_timestamps(array: pa.Array) -> pa.Array:
+    """Return dates and timestamps as naive microseconds, 'infinity' and '-infinity' as nulls."""
     import pyarrow as pa
 
     if pa.types.is_date32(array.type):
         days = array.view(pa.int32())
-        array = _mask(array, days, _PG_MIN_DAYS).cast(pa.timestamp("us"))
-    else:
-        micros = array.view(pa.int64())
-        array = _mask(array, micros, _PG_MIN_MICROSECONDS).cast(pa.timestamp("us"))
-    return pd.array(array.to_numpy(zero_copy_only=False), dtype="datetime64[us]")
-
-
-def _to_utc_datetimes(array: pa.Array) -> Any:
-    import pyarrow as pa
-
+        return _mask(array, days, _PG_MIN_DAYS).cast(pa.timestamp("us"))
     micros = array.view(pa.int64())
-    naive = _mask(array, micros, _PG_MIN_MICROSECONDS).cast(pa.timestamp("us"))
-    values = pd.array(naive.to_numpy(zero_copy_only=False), dtype="datetime64[us]")
-    return pd.Series(values).dt.tz_localize("UTC").array
+    return _mask(array, micros, _PG_MIN_MICROSECONDS).cast(pa.timestamp("us"))
 
 
 def _mask(array: pa.Array, raw: pa.Array, lowest: int) -> pa.Array:
@@ -360,6 +535,21 @@ class ArrowReader:
         with self._cursor(sql, params) as cur:
             return cur.fetch_arrow_table()
 
+    def read_frame(
+        self, sql: str, params: Mapping[str, Any]
+    ) -> tuple[pd.DataFrame, list[ColumnType]]:
+        """Run a query and build its frame batch by batch, with the standard path's types.
+
+        Raises:
+            FastPathUnsupportedError: a column's type is not converted exactly on the fast path.
+        """
+        with self._cursor(sql, params) as cur:
+            stream = cur.fetch_record_batch()
+            columns = postgres_column_types(stream.schema)
+            kinds = [column.kind for column in columns]
+            with _read_ahead(stream) as batches:
+                return batches_to_frame(batches, stream.schema, kinds), columns
+
     def iter_batches(
         self, sql: str, params: Mapping[str, Any], batch_size: int
     ) -> Generator[pa.RecordBatch, None, None]:
@@ -424,6 +614,50 @@ class _PooledCursor:
             self._conn.close()
 
 
+@contextlib.contextmanager
+def _read_ahead(stream: pa.RecordBatchReader) -> Iterator[Iterator[pa.RecordBatch]]:
+    """Yield the stream's batches while a thread decodes the next ones.
+
+    The driver decodes COPY data without holding the GIL, so reading the next batch overlaps
+    with converting the current one; at most `_READ_AHEAD` batches wait, to bound memory.
+    """
+    waiting: queue.Queue[Any] = queue.Queue(maxsize=_READ_AHEAD)
+    stopped = threading.Event()
+
+    def _hand_over(item: Any) -> bool:
+        # A consumer that stopped early (a conversion error) no longer takes items.
+        while not stopped.is_set():
+            try:
+                waiting.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _read() -> None:
+        try:
+            for batch in stream:
+                if not _hand_over(batch):
+                    return
+            _hand_over(_END)
+        except BaseException as exc:  # noqa: BLE001  (handed to the consuming thread)
+            _hand_over(exc)
+
+    def _batches() -> Iterator[pa.RecordBatch]:
+        while (item := waiting.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    reader = threading.Thread(target=_read, name="fast-path-read-ahead", daemon=True)
+    reader.start()
+    try:
+        yield _batches()
+    finally:
+        stopped.set()
+        reader.join()
+
+
 def _libpq_uri(url: sa.URL, session_settings: Mapping[str, str]) -> str:
     """Return a libpq URI for `url`; the settings go into its `options` as `-c name=value`."""
     query = {
@@ -452,13 +686,9 @@ def read_fast(
     reader = _reader_for(connector, database)
     if reader is None:
         return None
-    import adbc_driver_manager
-
     try:
-        table = reader.read_table(query.sql, query.params)
-        columns = postgres_column_types(table.schema)
-        df = arrow_to_frame(table, [column.kind for column in columns])
-    except (FastPathUnsupportedError, adbc_driver_manager.Error) as exc:
+        df, columns = reader.read_frame(query.sql, query.params)
+    except _driver_errors(FastPathUnsupportedError) as exc:
         logger.debug("The fast path gave up (%s); using the standard path", _first_line(exc))
         return None
     return df, columns
@@ -475,7 +705,6 @@ def iter_fast_frames(
     reader = _reader_for(connector, database)
     if reader is None:
         return None
-    import adbc_driver_manager
     import pyarrow as pa
 
     stream = reader.iter_batches(query.sql, query.params, batch_size)
@@ -483,7 +712,7 @@ def iter_fast_frames(
         first = next(stream)
         kinds = [column.kind for column in postgres_column_types(first.schema)]
         first_frame = arrow_to_frame(pa.Table.from_batches([first]), kinds)
-    except (FastPathUnsupportedError, adbc_driver_manager.Error) as exc:
+    except _driver_errors(FastPathUnsupportedError) as exc:
         stream.close()
         logger.debug("The fast path gave up (%s); using the standard path", _first_line(exc))
         return None
@@ -493,7 +722,7 @@ def iter_fast_frames(
         try:
             for batch in stream:
                 yield arrow_to_frame(pa.Table.from_batches([batch]), kinds)
-        except adbc_driver_manager.Error as exc:
+        except _driver_errors() as exc:
             raise ProviderError(
                 f'The "{connector.type or type(connector).__name__}" connector failed while '
                 f"streaming a result: {_first_line(exc)}. Run the query again."
@@ -527,6 +756,13 @@ def _reader_for(connector: SQLConnector, database: str | None) -> ArrowReader | 
                 url = connector._engine_url(key).update_query_dict(libpq)
                 reader = readers[key] = ArrowReader(url, settings)
     return reader
+
+
+def _driver_errors(*others: type[Exception]) -> tuple[type[Exception], ...]:
+    import adbc_driver_manager
+
+    # pyarrow raises an error the driver meets while streaming batches as an OSError.
+    return (adbc_driver_manager.Error, OSError, *others)
 
 
 def _first_line(exc: BaseException) -> str:
