@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any, Literal
 
-from jinja2 import StrictUndefined, Undefined, meta
+from jinja2 import StrictUndefined, Template, Undefined, meta
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -57,6 +59,8 @@ class _LimitedSandbox(ImmutableSandboxedEnvironment):
 
 
 _ENVIRONMENT = _LimitedSandbox(undefined=StrictUndefined, autoescape=False)
+# The SQL text and the values bound so far, for the template being rendered in this context.
+_BOUND_VALUES: ContextVar[tuple[str, list[Any]]] = ContextVar("toucan_bound_values")
 _BINDABLE = (
     str,
     int,
@@ -115,16 +119,11 @@ def render_sql(
             malformed or unsafe.
     """
     values: list[Any] = []
-
-    def _collect(value: Any) -> str:
-        if isinstance(value, Undefined):
-            # The finalize hook sees undefined values before they are printed: fail them here.
-            value._fail_with_undefined_error()
-        _check_bindable(value, sql)
-        values.append(value)
-        return f"\x00{len(values) - 1}\x00"
-
-    marked = _render_template(_to_jinja(sql), dict(parameters or {}), finalize=_collect)
+    token = _BOUND_VALUES.set((sql, values))
+    try:
+        marked = _render_template(_to_jinja(sql), dict(parameters or {}), for_sql=True)
+    finally:
+        _BOUND_VALUES.reset(token)
     return _bind_markers(sql, marked, values, paramstyle)
 
 
@@ -167,18 +166,33 @@ def _render_string(text: str, context: dict[str, Any]) -> Any:
     return result
 
 
-def _render_template(
-    source: str, context: dict[str, Any], finalize: Callable[[Any], Any] | None = None
-) -> str:
-    environment = _ENVIRONMENT
-    if finalize is not None:
-        environment = _ENVIRONMENT.overlay(finalize=finalize)
+def _render_template(source: str, context: dict[str, Any], for_sql: bool = False) -> str:
     try:
-        return environment.from_string(source).render(**context)
+        return _compile(source, for_sql).render(**context)
     except TemplateError:
         raise
     except (UndefinedError, SecurityError, TemplateSyntaxError, OverflowError, ValueError) as exc:
         raise _template_error(source, exc) from exc
+
+
+@functools.lru_cache(maxsize=512)
+def _compile(source: str, for_sql: bool) -> Template:
+    # Compiling is most of a small query's templating cost, and a data source's text repeats.
+    return (_SQL_ENVIRONMENT if for_sql else _ENVIRONMENT).from_string(source)
+
+
+def _collect_bound_value(value: Any) -> str:
+    """Finalize hook of SQL templates: record each value and print a marker in its place."""
+    sql, values = _BOUND_VALUES.get()
+    if isinstance(value, Undefined):
+        # The finalize hook sees undefined values before they are printed: fail them here.
+        value._fail_with_undefined_error()
+    _check_bindable(value, sql)
+    values.append(value)
+    return f"\x00{len(values) - 1}\x00"
+
+
+_SQL_ENVIRONMENT = _ENVIRONMENT.overlay(finalize=_collect_bound_value)
 
 
 def _bind_markers(
