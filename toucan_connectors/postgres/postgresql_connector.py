@@ -65,6 +65,8 @@ class PostgresConnector(SQLConnector, data_source_model=PostgresDataSource):
     sqlglot_dialect: ClassVar[str] = "postgres"
     fast_driver: ClassVar[str | None] = "adbc_postgresql"
     limitations: ClassVar[tuple[str, ...]] = (
+        "Functions a SELECT may call that read server files or change settings (pg_read_file, "
+        "set_config) are not blocked: connect with a role that lacks those privileges.",
         "Rows that tie on the query's ORDER BY may come in any order, so pages of such a query "
         "can overlap: order by a unique key.",
         "A query sqlglot cannot parse is read whole and then sliced (and filtered by "
