@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import decimal
+import itertools
 import json
 import logging
 import queue
@@ -621,6 +622,14 @@ def _read_ahead(stream: pa.RecordBatchReader) -> Iterator[Iterator[pa.RecordBatc
     The driver decodes COPY data without holding the GIL, so reading the next batch overlaps
     with converting the current one; at most `_READ_AHEAD` batches wait, to bound memory.
     """
+    # Small results (the common one-row lookup) end within two batches: read them here and
+    # spare the thread, whose start costs more than such a query's conversion.
+    batches = iter(stream)
+    head = list(itertools.islice(batches, 2))
+    if len(head) < 2:
+        yield iter(head)
+        return
+
     waiting: queue.Queue[Any] = queue.Queue(maxsize=_READ_AHEAD)
     stopped = threading.Event()
 
@@ -636,7 +645,7 @@ def _read_ahead(stream: pa.RecordBatchReader) -> Iterator[Iterator[pa.RecordBatc
 
     def _read() -> None:
         try:
-            for batch in stream:
+            for batch in batches:
                 if not _hand_over(batch):
                     return
             _hand_over(_END)
@@ -652,7 +661,7 @@ def _read_ahead(stream: pa.RecordBatchReader) -> Iterator[Iterator[pa.RecordBatc
     reader = threading.Thread(target=_read, name="fast-path-read-ahead", daemon=True)
     reader.start()
     try:
-        yield _batches()
+        yield itertools.chain(head, _batches())
     finally:
         stopped.set()
         reader.join()
