@@ -61,6 +61,7 @@ class SQLBackend:
     create_table: CreateTable
     database: str | None = None
     supports_read_only: bool = True
+    supports_parenthesised_query: bool = True
     extra_fields: dict[str, Any] = field(default_factory=dict)
 
     def data_source(self, query: str | None = None, **fields: Any) -> SQLDataSource:
@@ -272,10 +273,17 @@ class SQLConnectorBehaviour:
             "SELECT DISTINCT n % 4 AS r FROM {t} ORDER BY r DESC",
             "WITH s AS (SELECT n FROM {t} WHERE n > 5) SELECT n FROM s ORDER BY n DESC",
             "SELECT * FROM (SELECT n FROM {t} ORDER BY n DESC LIMIT 8) AS x ORDER BY n",
+            "(SELECT n FROM {t} ORDER BY n DESC LIMIT 5)",
+            "SELECT n AS a, n + 1 AS a FROM {t} ORDER BY n",
         ],
-        ids=["inner-limit", "limit-offset", "union", "group-by", "distinct", "cte", "derived"],
-    )
+        ids=[
+            "inner-limit", "limit-offset", "union", "group-by", "distinct", "cte", "derived",
+            "parenthesised", "repeated-names",
+        ],
+    )  # fmt: skip
     def test_slice_of_any_select_follows_get_df(self, backend, numbers, query):
+        if query.startswith("(") and not backend.supports_parenthesised_query:
+            pytest.skip("this dialect has no parenthesised top-level SELECT")
         ds = backend.data_source(query.format(t=numbers))
         whole = backend.connector.get_df(ds)
 
@@ -356,6 +364,38 @@ class SQLConnectorBehaviour:
         df = backend.connector.get_df(ds, permissions=permission)
 
         assert df["id"].tolist() == ids
+
+    def test_counted_slice_of_repeated_names(self, backend, numbers):
+        ds = backend.data_source(
+            f"SELECT n AS a, n * 10 AS a FROM {numbers} WHERE n <= 2 UNION ALL SELECT 3, 4"
+        )
+
+        page = backend.connector.get_slice(ds, offset=0, limit=1, get_row_count=True)
+
+        assert page.pagination_info.total_rows == 3
+        assert list(page.df.columns) == ["a", "a_1"]
+
+    def test_permissions_on_a_join_with_repeated_names(self, backend, people):
+        other = backend.create_table("other", "id int, country varchar(2)", [(7, "FR"), (8, "BE")])
+        ds = backend.data_source(
+            f"SELECT p.id, o.id, p.country FROM {people} p JOIN {other} o "
+            "ON p.country = o.country ORDER BY p.id"
+        )
+        permission = {"column": "country", "operator": "eq", "value": "FR"}
+
+        page = backend.connector.get_slice(ds, permission, offset=1, limit=5, get_row_count=True)
+
+        expected = frame({"id": [2, 5], "id_1": [7, 7], "country": ["FR", "FR"]})
+        assert_frame_equal(page.df, expected)
+        assert page.pagination_info.total_rows == 3
+
+    def test_matches_on_a_number_column_matches_its_text(self, backend, people):
+        ds = backend.data_source(f"SELECT id, year FROM {people} ORDER BY id")
+        permission = {"column": "year", "operator": "matches", "value": "^202[02]"}
+
+        df = backend.connector.get_df(ds, permissions=permission)
+
+        assert df["id"].tolist() == [3, 4]
 
     def test_permissions_keep_the_query_order_in_pages(self, backend, people):
         ds = backend.data_source(f"SELECT id, year FROM {people} ORDER BY year DESC")

@@ -31,4 +31,5 @@ class TestSQLiteBehaviour(SQLConnectorBehaviour):
             connector=SQLiteConnector(name="lite", path=str(db_path)),
             data_source_model=SQLiteDataSource,
             create_table=create_table,
+            supports_parenthesised_query=False,
         )

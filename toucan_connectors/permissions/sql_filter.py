@@ -87,9 +87,9 @@ def _condition(condition: Condition, numeric: set[str]) -> ColumnElement[bool]:
                 sa.and_(column.is_not(None), column.not_in(value)) if value else column.is_not(None)
             )
         case "matches":
-            return column.regexp_match(value)
+            return _as_text(column).regexp_match(value)
         case "notmatches":
-            return sa.and_(column.is_not(None), sa.not_(column.regexp_match(value)))
+            return sa.and_(column.is_not(None), sa.not_(_as_text(column).regexp_match(value)))
         case "isnull":
             return column.is_(None)
         case _:
@@ -105,3 +105,8 @@ def _as_number(condition: Condition, value: Any) -> Any:
         f'Permission on number column "{condition.column}" compares it with {value!r}, '
         "which is not a number: fix the permission's value or the parameter it comes from."
     )
+
+
+def _as_text(column: sa.ColumnClause[Any]) -> ColumnElement[Any]:
+    # PostgreSQL has no `~` for numbers or dates: match their text, as MySQL and SQLite do.
+    return sa.cast(column, sa.String())

@@ -73,8 +73,9 @@ class PostgresConnector(SQLConnector, data_source_model=PostgresDataSource):
         "permissions) in pandas: correct, but slower on large results.",
         "When a query has both DISTINCT or UNION and an ORDER BY on a non-output expression, "
         "a permission filter wraps it with the ORDER BY inside, where the server may drop it.",
-        "Wrapping a query whose output repeats a column name fails on permission filters: "
-        "give the columns distinct aliases.",
+        "A `SELECT *` whose output repeats a column name (a join of tables sharing a column) "
+        "cannot be wrapped for permission filters or counts: name the columns, repeated names "
+        "are then aliased for you.",
         "`time` and `timetz` columns come back as Python time objects (object dtype).",
     )
 

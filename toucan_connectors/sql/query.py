@@ -23,6 +23,7 @@ from sqlglot import TokenType, exp
 from sqlglot.errors import SqlglotError
 
 from toucan_connectors.errors import InvalidDataSourceError
+from toucan_connectors.frames import unique_column_names
 from toucan_connectors.templating import render_sql
 
 logger = logging.getLogger(__name__)
@@ -172,6 +173,37 @@ def page_query(
     return query.with_sql(_generate(tree, dialect))
 
 
+def with_unique_names(query: BoundQuery, dialect: str) -> BoundQuery:
+    """Alias repeated output names (`a, a` -> `a, a_1`), which a wrapping query cannot select.
+
+    The names are those the frame gets anyway; a query that cannot be parsed, or selects `*`,
+    is returned as it is.
+    """
+    tree = _parse_query(query.sql, dialect)
+    if tree is None:
+        return query
+    first = tree
+    while isinstance(first, exp.SetOperation | exp.Subquery):
+        first = first.this
+    if not isinstance(first, exp.Select) or any(
+        isinstance(projection, exp.Star) or projection.is_star for projection in first.expressions
+    ):
+        return query
+
+    names = [projection.alias_or_name for projection in first.expressions]
+    unique = unique_column_names(names)
+    if unique == names:
+        return query
+    first.set(
+        "expressions",
+        [
+            projection if name == new else exp.alias_(projection.unalias(), new, quoted=True)
+            for projection, name, new in zip(first.expressions, names, unique, strict=True)
+        ],
+    )
+    return query.with_sql(_generate(tree, dialect))
+
+
 def split_order(
     query: BoundQuery, dialect: str, output_names: Sequence[str]
 ) -> OrderedQuery | None:
@@ -246,6 +278,9 @@ def _parse_query(sql: str, dialect: str) -> exp.Query | None:
     except SqlglotError as exc:
         logger.debug("sqlglot could not parse the query (%s); it runs unchanged", exc)
         return None
+    # `(SELECT ... LIMIT 5)` is one query in parentheses: page the query, not the parentheses.
+    while isinstance(tree, exp.Subquery) and not tree.alias:
+        tree = tree.this
     if not isinstance(tree, exp.Query):
         return None
     transformed: exp.Query = cast(exp.Query, tree.transform(_keep_placeholder))

@@ -292,7 +292,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         limit: int | None,
         count_rows: bool,
     ) -> RetrievedPage:
-        from toucan_connectors.sql.query import SUBQUERY_ALIAS, page_query
+        from toucan_connectors.sql.query import SUBQUERY_ALIAS, page_query, with_unique_names
 
         if offset == 0 and limit is None:
             df, columns = self._fetch(conn, query.to_text())
@@ -310,7 +310,8 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         if count_rows:
             total = _total_from_short_page(len(df), offset, limit)
             if total is None:
-                total = self._count(conn, query.to_text().columns().subquery(SUBQUERY_ALIAS))
+                unique = with_unique_names(query, self.sqlglot_dialect)
+                total = self._count(conn, unique.to_text().columns().subquery(SUBQUERY_ALIAS))
         return RetrievedPage(df, total, _type_names(columns))
 
     def _filtered_page(
@@ -323,7 +324,10 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         limit: int | None,
         count_rows: bool,
     ) -> RetrievedPage:
+        from toucan_connectors.sql.query import with_unique_names
+
         started = time.perf_counter()
+        query = with_unique_names(query, self.sqlglot_dialect)
         built = self._filtered_statement(conn, query, permissions, data_source.parameters)
         filtering_time = time.perf_counter() - started
         if built is None:
