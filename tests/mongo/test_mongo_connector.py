@@ -452,6 +452,24 @@ def test_get_model_samples_field_types(connector, test_db):
     ]
 
 
+def test_describe_reports_every_field_of_the_first_100_documents(connector, test_db):
+    test_db.mixed.insert_many(
+        [{"_id": 1, "a": 1.5}, {"_id": 2, "b": "x", "when": datetime.datetime(2024, 1, 1)}]
+        + [{"_id": n, "n": n} for n in range(3, 101)]
+        + [{"_id": 101, "late": True}]
+    )
+
+    described = connector.describe(source("mixed", [{"$sort": {"_id": 1}}]))
+
+    assert described == {
+        "_id": "int64",
+        "a": "float64",
+        "b": "str",
+        "when": "datetime64[us, UTC]",
+        "n": "Int64",
+    }
+
+
 def test_get_model_lists_databases(connector, orders):
     model = connector.get_model(exclude_columns=True)
 

@@ -6,9 +6,10 @@ import datetime
 
 import pandas as pd
 import pytest
+from bson import ObjectId
 from pandas.testing import assert_frame_equal
 
-from toucan_connectors.errors import TemplateError
+from toucan_connectors.errors import InvalidDataSourceError, TemplateError
 from toucan_connectors.permissions.pandas_filter import apply_permissions
 
 from .test_mongo_connector import source
@@ -274,3 +275,80 @@ def test_permissions_apply_to_stored_fields_before_the_pipeline(connector, c13):
     df = connector.get_df(source("population", pipeline), permission)
 
     assert_frame_equal(df, pd.DataFrame({"people": [10, 12]}))
+
+
+# --- Permission values spelling dates, ObjectIds and huge integers -----------------------------
+
+
+@pytest.fixture
+def days(test_db):
+    test_db.days.insert_many([{"_id": n, "d": datetime.datetime(2020, 1, n)} for n in range(1, 11)])
+
+
+def permitted_days(connector, permission) -> pd.DataFrame:
+    return connector.get_df(source("days", [{"$sort": {"_id": 1}}]), permission)
+
+
+def day_rows(*numbers: int) -> pd.DataFrame:
+    dates = [datetime.datetime(2020, 1, n, tzinfo=datetime.timezone.utc) for n in numbers]
+    return pd.DataFrame({"_id": list(numbers), "d": pd.Series(dates, dtype="datetime64[us, UTC]")})
+
+
+@pytest.mark.parametrize(
+    ("permission", "kept"),
+    [
+        pytest.param({"operator": "ge", "value": "2020-01-05"}, [5, 6, 7, 8, 9, 10], id="ge-date"),
+        pytest.param({"operator": "lt", "value": "2020-01-03T00:00:00Z"}, [1, 2], id="lt-utc"),
+        pytest.param({"operator": "le", "value": "2020-01-02T01:00:00+02:00"}, [1], id="le-offset"),
+        pytest.param({"operator": "eq", "value": "2020-01-04"}, [4], id="eq-date"),
+        pytest.param({"operator": "nin", "value": ["2020-01-04", "2020-01-09"]},
+                     [1, 2, 3, 5, 6, 7, 8, 10], id="nin-dates"),
+    ],
+)  # fmt: skip
+def test_date_string_permission_compares_as_a_date(connector, days, permission, kept):
+    df = permitted_days(connector, {"column": "d", **permission})
+
+    assert_frame_equal(df, day_rows(*kept))
+
+
+@pytest.mark.parametrize("operator", ["eq", "in"])
+def test_hex_string_permission_matches_the_object_id(connector, test_db, operator):
+    test_db.things.insert_many(
+        [{"_id": ObjectId(f"{n:024x}"), "n": n} for n in (1, 2)] + [{"_id": "x", "n": 3}]
+    )
+    value = f"{2:024x}" if operator == "eq" else [f"{2:024x}", "x"]
+    permission = {"column": "_id", "operator": operator, "value": value}
+
+    df = connector.get_df(source("things", [{"$sort": {"n": 1}}]), permission)
+
+    expected = [f"{2:024x}", "x"] if operator == "in" else [f"{2:024x}"]
+    assert df["_id"].tolist() == expected
+
+
+def test_hex_string_permission_excludes_the_object_id(connector, test_db):
+    test_db.things.insert_many([{"_id": ObjectId(f"{n:024x}"), "n": n} for n in (1, 2)])
+    permission = {"column": "_id", "operator": "ne", "value": f"{2:024x}"}
+
+    df = connector.get_df(source("things", [{"$project": {"_id": 0}}]), permission)
+
+    assert_frame_equal(df, pd.DataFrame({"n": [1]}))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [pytest.param("123456789012345678901234567890", id="string"), pytest.param(2**63, id="int")],
+)
+def test_integer_outside_64_bits_is_refused(connector, population, value):
+    permission = {"column": "i", "operator": "lt", "value": value}
+
+    with pytest.raises(InvalidDataSourceError, match=f'on "i" compares with {value}, an integer'):
+        permitted(connector, permission)
+
+
+def test_string_spelling_a_huge_integer_still_matches_as_text(connector, test_db):
+    test_db.codes.insert_many([{"_id": 1, "c": "123456789012345678901234567890"}, {"_id": 2}])
+    permission = {"column": "c", "operator": "eq", "value": "123456789012345678901234567890"}
+
+    df = connector.get_df(source("codes"), permission)
+
+    assert_frame_equal(df, pd.DataFrame({"_id": [1], "c": ["123456789012345678901234567890"]}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from bson import ObjectId
 
 from toucan_connectors.errors import InvalidDataSourceError, TemplateError
 from toucan_connectors.mongo.pipeline import (
@@ -168,3 +169,27 @@ def test_permission_bound_arriving_as_string_is_pushed_as_a_number():
     assert pipeline == [
         {"$match": {"$and": [{"country": {"$in": ["FR"]}}, {"year": {"$gte": 2020}}]}}
     ]
+
+
+JAN_5 = datetime.datetime(2020, 1, 5, tzinfo=datetime.UTC)
+
+
+@pytest.mark.parametrize(
+    ("permission", "expected"),
+    [
+        pytest.param({"column": "d", "operator": "gt", "value": "2020-01-05T10:00:00Z"},
+                     {"d": {"$gt": datetime.datetime(2020, 1, 5, 10, tzinfo=datetime.UTC)}},
+                     id="range-date"),
+        pytest.param({"column": "d", "operator": "eq", "value": "2020-01-05"},
+                     {"d": {"$in": ["2020-01-05", JAN_5]}},
+                     id="eq-date"),
+        pytest.param({"column": "d", "operator": "eq", "value": "20200105"},
+                     {"d": {"$in": ["20200105", 20200105]}}, id="basic-format-is-a-number"),
+        pytest.param({"column": "_id", "operator": "ne", "value": "0123456789abcdef01234567"},
+                     {"_id": {"$nin": ["0123456789abcdef01234567",
+                                       ObjectId("0123456789abcdef01234567"), None]}},
+                     id="ne-object-id"),
+    ],
+)  # fmt: skip
+def test_permission_spellings_in_the_match(permission, expected):
+    assert build_pipeline({}, None, permission) == [{"$match": expected}]

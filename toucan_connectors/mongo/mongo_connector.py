@@ -33,6 +33,7 @@ __all__ = ["MongoConnector", "MongoDataSource"]
 _SYSTEM_DATABASES = ("admin", "config", "local")
 _STATUS_TIMEOUT_MS = 3000
 _MODEL_SAMPLE_SIZE = 100
+_DESCRIBE_SAMPLE_SIZE = 100
 _DEFAULT_PORT = 27017
 
 
@@ -88,6 +89,8 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
         "addresses come from DNS SRV records.",
         "Types reported by `get_model` are sampled from the first 100 documents of each "
         "collection; a field absent from them is not listed.",
+        "`describe` samples the first 100 documents of the result: a field absent from them is "
+        "not listed, and dtypes are those `get_df` gives those documents.",
         "`iter_batches` converts each batch on its own: a field first seen in a later batch is "
         "absent from the earlier ones, and a field's dtype may differ between batches (`int64` "
         "where it is always set, `Int64` where it has gaps), so concatenated batches equal "
@@ -245,6 +248,13 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
         # The server's `$count` yields no document for an empty input; the stand-in yields 0.
         counted = result.get("total") or [{"count": 0}]
         return RetrievedPage(df, int(counted[0]["count"]))
+
+    def describe(self, data_source: Any) -> dict[str, str]:
+        """Return the column names and dtypes of the result's first 100 documents."""
+        # Documents need not share fields, so one document would miss the later ones.
+        page = self._retrieve_page(data_source.rendered(), None, 0, _DESCRIBE_SAMPLE_SIZE, False)
+        df = normalize_frame(page.df)
+        return {str(name): str(dtype) for name, dtype in df.dtypes.items()}
 
     def explain(self, data_source: Any, permissions: Permissions | None = None) -> dict[str, Any]:
         """Return the server's plan summary: namespace, winning plan, stages and the pipeline."""
