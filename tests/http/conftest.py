@@ -10,6 +10,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from toucan_connectors.http import client
 
@@ -42,3 +43,13 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def other_httpserver() -> Iterator[HTTPServer]:
+    """A second local server: another port, so another origin than `httpserver`."""
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()

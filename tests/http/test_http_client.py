@@ -5,7 +5,7 @@ import logging
 import pytest
 from pytest_httpserver import HTTPServer
 
-from toucan_connectors.errors import ConnectionFailedError
+from toucan_connectors.errors import ConnectionFailedError, ProviderError
 from toucan_connectors.http.client import (
     HttpClient,
     HttpRequest,
@@ -173,3 +173,64 @@ def test_redact_url_drops_query_fragment_and_user_info() -> None:
     assert redact_url("https://bob:pw@api.test:8443/v1/x?key=s3cr3t#frag") == (
         "https://api.test:8443/v1/x"
     )
+
+
+def test_redirect_to_another_port_is_refused(
+    httpserver: HTTPServer, other_httpserver: HTTPServer
+) -> None:
+    target = other_httpserver.url_for("/steal")
+    httpserver.expect_request("/items").respond_with_data(
+        "", status=302, headers={"Location": target}
+    )
+    url = httpserver.url_for("/items")
+
+    with pytest.raises(ProviderError) as raised:
+        make_client().send(HttpRequest("GET", url, headers={"X-API-Key": "SEKRET1"}))
+
+    assert str(raised.value) == (
+        f"Test API: GET {url} redirected to {target}, on another scheme, host or port; the "
+        "redirect was refused so that credentials never leave for another host: use the final "
+        "URL directly, if it is trusted."
+    )
+    assert other_httpserver.log == []
+
+
+def test_redirect_within_the_origin_is_followed(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/old").respond_with_data(
+        "", status=301, headers={"Location": "/new"}
+    )
+    httpserver.expect_request("/new", headers={"X-API-Key": "SEKRET1"}).respond_with_json([1])
+    request = HttpRequest("GET", httpserver.url_for("/old"), headers={"X-API-Key": "SEKRET1"})
+
+    assert make_client().send(request).json() == [1]
+
+
+def test_probe_refuses_a_redirect_to_another_port(
+    httpserver: HTTPServer, other_httpserver: HTTPServer
+) -> None:
+    target = other_httpserver.url_for("/")
+    httpserver.expect_request("/").respond_with_data("", status=307, headers={"Location": target})
+
+    with pytest.raises(ProviderError, match="use the final URL directly"):
+        make_client().probe(httpserver.url_for("/"))
+
+    assert other_httpserver.log == []
+
+
+def test_booleans_are_sent_as_json_words_in_the_query_string(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/items", query_string="t=true&f=false&n=1").respond_with_json([1])
+    params = {"t": True, "f": False, "n": 1}
+
+    response = make_client().send(HttpRequest("GET", httpserver.url_for("/items"), params))
+
+    assert response.json() == [1]
+
+
+def test_booleans_are_sent_as_json_words_in_form_data(httpserver: HTTPServer) -> None:
+    form = "t=true&f=false&l=true&l=false"
+    httpserver.expect_request("/items", method="POST", data=form).respond_with_json([1])
+    data = {"t": True, "f": False, "l": [True, False]}
+
+    response = make_client().send(HttpRequest("POST", httpserver.url_for("/items"), data=data))
+
+    assert response.json() == [1]

@@ -13,6 +13,7 @@ from toucan_connectors.errors import InvalidDataSourceError, ProviderError
 from toucan_connectors.http.client import HttpStatusError
 from toucan_connectors.http.oauth2 import InMemorySecretsKeeper
 from toucan_connectors.http_api import HttpAPIConnector
+from toucan_connectors.retry import RetryPolicy
 
 from .helpers import make_connector, make_source
 
@@ -422,3 +423,54 @@ def test_status_silent_server(silent_port: int) -> None:
 
 def make_connector_at(baseroute: str, **fields: Any) -> HttpAPIConnector:
     return HttpAPIConnector(name="api", baseroute=baseroute, retry_policy=None, **fields)
+
+
+def test_redirect_to_another_port_keeps_the_api_key_home(
+    httpserver: HTTPServer, other_httpserver: HTTPServer
+) -> None:
+    target = other_httpserver.url_for("/steal")
+    redirect = {"Location": target}
+    httpserver.expect_request("/api/items").respond_with_data("", status=302, headers=redirect)
+    auth = {"type": "api_key", "name": "X-API-Key", "key": "SEKRET1"}
+
+    with pytest.raises(ProviderError, match="use the final URL directly"):
+        make_connector(httpserver, auth=auth).get_df(make_source(url="items"))
+
+    assert other_httpserver.log == []
+
+
+def test_redirect_on_the_same_origin_keeps_the_api_key(httpserver: HTTPServer) -> None:
+    redirect = {"Location": "/api/moved"}
+    httpserver.expect_request("/api/items").respond_with_data("", status=302, headers=redirect)
+    key = {"X-API-Key": "SEKRET1"}
+    httpserver.expect_request("/api/moved", headers=key).respond_with_json([{"n": 1}])
+    auth = {"type": "api_key", "name": "X-API-Key", "key": "SEKRET1"}
+
+    df = make_connector(httpserver, auth=auth).get_df(make_source(url="items"))
+
+    assert_frame_equal(df, pd.DataFrame({"n": [1]}))
+
+
+def test_templated_booleans_are_sent_as_json_words(httpserver: HTTPServer) -> None:
+    query = {"b": "true"}
+    form = "b=false"
+    endpoint = httpserver.expect_request("/api/items", query_string=query, data=form)
+    endpoint.respond_with_json([{"n": 1}])
+    source = make_source(
+        url="items",
+        method="POST",
+        params={"b": "{{ t }}"},
+        data={"b": "{{ f }}"},
+        parameters={"t": True, "f": False},
+    )
+
+    df = make_connector(httpserver).get_df(source)
+
+    assert_frame_equal(df, pd.DataFrame({"n": [1]}))
+
+
+def test_retry_policy_defaults_to_three_attempts_as_documented() -> None:
+    connector = HttpAPIConnector(name="api", baseroute="http://127.0.0.1:9/api")
+
+    assert connector.retry_policy == RetryPolicy()
+    assert connector.retry_policy.max_attempts == 3

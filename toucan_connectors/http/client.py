@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 import tenacity
@@ -33,6 +33,7 @@ RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 """Statuses worth another try: the server is busy or failed, the request itself may be fine."""
 
 _BODY_EXCERPT = 200
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,39 @@ class _RetryableStatus(Exception):
 _TRANSIENT = (requests.ConnectionError, requests.Timeout, _RetryableStatus)
 
 
+class _CrossOriginRedirect(Exception):
+    """Internal: a redirect to another scheme, host or port, refused before it is followed."""
+
+    def __init__(self, source: str, target: str) -> None:
+        super().__init__(redact_url(target))
+        self.source = source
+        self.target = target
+
+
+class _SameOriginSession(requests.Session):
+    """A session that follows redirects only within the origin of the request."""
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        """Return the redirect location, refusing one on another origin.
+
+        Headers such as an API key's are kept on redirects by requests, and cookies go to any
+        port of a host, so a redirect elsewhere would hand the credentials over.
+        """
+        target = super().get_redirect_target(resp)
+        if target is not None and resp.url:
+            absolute = urljoin(resp.url, target)
+            if _origin(absolute) != _origin(resp.url):
+                resp.close()
+                raise _CrossOriginRedirect(resp.url, absolute)
+        return target
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or ""), parts.port or _DEFAULT_PORTS.get(scheme)
+
+
 def redact_url(url: str) -> str:
     """Return `url` without its query string, fragment and user info, safe for logs and errors."""
     parts = urlsplit(url)
@@ -97,7 +131,9 @@ class HttpClient:
 
     Connection errors, timeouts, 429 and 5xx are retried with exponential backoff and jitter, or
     after the `Retry-After` the server asked for, until `retry_policy` runs out of attempts or
-    of total time. Other 4xx raise `HttpStatusError` at once. Nothing secret is ever logged: only
+    of total time. Other 4xx raise `HttpStatusError` at once. A redirect to another scheme, host
+    or port raises `ProviderError`, so credentials never leave the origin. Booleans in the query
+    string and in form data are sent as `true` / `false`. Nothing secret is ever logged: only
     the method, host and path.
     """
 
@@ -115,7 +151,7 @@ class HttpClient:
         self.provider = provider
         self.timeout = timeout
         self.retry_policy = retry_policy
-        self.session = requests.Session()
+        self.session: requests.Session = _SameOriginSession()
         self.session.auth = auth
         self.session.cert = cert
         self.session.verify = verify
@@ -128,6 +164,7 @@ class HttpClient:
         Raises:
             ConnectionFailedError: the server could not be reached or did not answer in time.
             HttpStatusError: the server answered with an error status.
+            ProviderError: the server redirected to another scheme, host or port.
         """
         where = f"{request.method} {redact_url(request.url)}"
         retrying = tenacity.Retrying(
@@ -142,6 +179,8 @@ class HttpClient:
             return retrying(self._send_once, request, auth)
         except _RetryableStatus as exc:
             raise self._status_error(exc.response, gave_up=True) from None
+        except _CrossOriginRedirect as exc:
+            raise self._redirect_error(request.method, exc) from None
         except requests.Timeout as exc:
             raise ConnectionFailedError(
                 f"{self.provider}: {where} got no answer within {self.timeout:g}s: check that "
@@ -158,9 +197,12 @@ class HttpClient:
 
         Raises:
             ConnectionFailedError: the server could not be reached or did not answer in time.
+            ProviderError: the server redirected to another scheme, host or port.
         """
         try:
             return self.session.get(url, auth=auth, timeout=self.timeout)
+        except _CrossOriginRedirect as exc:
+            raise self._redirect_error("GET", exc) from None
         except requests.RequestException as exc:
             raise ConnectionFailedError(
                 f"{self.provider}: GET {redact_url(url)} failed ({type(exc).__name__}): check "
@@ -176,10 +218,10 @@ class HttpClient:
         response = self.session.request(
             request.method,
             request.url,
-            params=request.params or None,
+            params=_to_form_values(request.params) or None,
             headers=request.headers or None,
             json=request.json,
-            data=request.data,
+            data=_to_form_values(request.data),
             auth=auth,
             timeout=self.timeout,
         )
@@ -209,6 +251,14 @@ class HttpClient:
         jitter = tenacity.wait_random(0, policy.jitter)
         return float(backoff(state) + jitter(state))
 
+    def _redirect_error(self, method: str, exc: _CrossOriginRedirect) -> ProviderError:
+        return ProviderError(
+            f"{self.provider}: {method} {redact_url(exc.source)} redirected to "
+            f"{redact_url(exc.target)}, on another scheme, host or port; the redirect was "
+            "refused so that credentials never leave for another host: use the final URL "
+            "directly, if it is trusted."
+        )
+
     def _status_error(self, response: requests.Response, *, gave_up: bool) -> HttpStatusError:
         where = f"{response.request.method} {redact_url(response.url)}"
         body = " ".join(response.text[:_BODY_EXCERPT].split())
@@ -236,6 +286,17 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(moment.timestamp() - time.time(), 0.0)
+
+
+def _to_form_values(values: Any) -> Any:
+    """Return query or form `values` with booleans spelled `true` / `false`, as JSON does."""
+    if isinstance(values, bool):
+        return "true" if values else "false"
+    if isinstance(values, Mapping):
+        return {key: _to_form_values(value) for key, value in values.items()}
+    if isinstance(values, list | tuple):
+        return [_to_form_values(value) for value in values]
+    return values
 
 
 def _sleep(seconds: float) -> None:

@@ -101,6 +101,8 @@ class HttpAPIConnector(ToucanConnector, data_source_model=HttpAPIDataSource):
         "`retry_policy` to null for an API whose POST requests must not be repeated.",
         "With auth set, a data source URL or next link on another host than `baseroute` is "
         "refused, so that credentials never leave for another host.",
+        "A redirect to another scheme, host or port is refused, with or without auth, so that "
+        "keys, headers and cookies never leave for another host: use the final URL directly.",
         "urllib3 logs request lines, query string included, at DEBUG level: keep the "
         '"urllib3" logger above DEBUG when an API key travels in the query string.',
     )
@@ -121,8 +123,9 @@ class HttpAPIConnector(ToucanConnector, data_source_model=HttpAPIDataSource):
     timeout: float = Field(30.0, gt=0, description="Seconds to wait for each response.")
     retry_policy: RetryPolicy | None = Field(
         default_factory=RetryPolicy,
-        description="Retries of each request on connection errors, timeouts, 429 (after its "
-        "Retry-After) and 5xx; null disables them.",
+        description="Retries of each request, POST included, on connection errors, timeouts, 429 "
+        "(after its Retry-After) and 5xx; by default 3 attempts with backoff (`RetryPolicy()`), "
+        "null disables them.",
     )
 
     _client: HttpClient | None = PrivateAttr(None)
