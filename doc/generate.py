@@ -161,8 +161,13 @@ def format_default(field: FieldInfo) -> str:
 
 
 def field_table(model: type[BaseModel], base: type[BaseModel]) -> list[str]:
-    """Return the Markdown table of the fields `model` adds to `base`."""
-    fields = [(name, info) for name, info in model.model_fields.items() if name not in _names(base)]
+    """Return the Markdown table of the fields `model` adds to `base` or redefines."""
+    common = base.model_fields
+    fields = [
+        (name, info)
+        for name, info in model.model_fields.items()
+        if name not in common or _redefined(info, common[name])
+    ]
     if not fields:
         return ["This model adds no field to the common ones."]
     lines = [
@@ -309,6 +314,11 @@ def _common_fields_line(kind: str, base: type[BaseModel]) -> str:
     return (
         f"Every {kind} also takes the common fields {names} ([core.md](../core.md#common-fields))."
     )
+
+
+def _redefined(info: Any, common: Any) -> bool:
+    """Tell whether a connector changed a common field's default or description."""
+    return bool(info.default != common.default or info.description != common.description)
 
 
 def _names(model: type[BaseModel]) -> set[str]:
