@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -42,6 +42,10 @@ from toucan_connectors.errors import (
     UnsupportedFeatureError,
 )
 from toucan_connectors.slicing import DataSlice
+
+if TYPE_CHECKING:
+    # The group is handed typer's plain click context, not the `typer.Context` subclass.
+    from typer._click import Context as ClickContext
 
 __all__ = ["app", "main"]
 
@@ -76,7 +80,7 @@ class _ErrorReportingGroup(TyperGroup):
     which may also come after the command.
     """
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         """Move a `--debug` given after the command in front of it, where the group reads it."""
         end = args.index("--") if "--" in args else len(args)
         if ctx.parent is None and "--debug" in args[:end]:
@@ -84,7 +88,7 @@ class _ErrorReportingGroup(TyperGroup):
             args = ["--debug", *kept, *args[end:]]
         return super().parse_args(ctx, args)
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: ClickContext) -> Any:
         """Run the command, reporting its errors."""
         try:
             return super().invoke(ctx)

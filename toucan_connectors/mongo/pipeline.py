@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jinja2.defaults import DEFAULT_NAMESPACE
@@ -26,7 +26,7 @@ _LOGICAL = ("$and", "$or", "$nor")
 # Names Jinja provides itself: a template using them needs no parameter.
 _JINJA_GLOBALS = frozenset(DEFAULT_NAMESPACE)
 
-Query = Mapping[str, Any] | list[Mapping[str, Any]]
+Query = Mapping[str, Any] | Sequence[Mapping[str, Any]]
 
 
 def build_pipeline(

@@ -160,6 +160,7 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
         # too; no transaction is open yet when a connection leaves the pool.
         conn.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")
         if self.query_timeout:
+            # MySQLDialect defines is_mariadb; the sa.Dialect it is typed as does not.
             if conn.dialect.is_mariadb:  # type: ignore[attr-defined]
                 conn.exec_driver_sql(f"SET SESSION max_statement_time = {int(self.query_timeout)}")
             else:
@@ -211,7 +212,7 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
         for name, table_type in conn.execute(sa.text(_TABLES_SQL), {"database": database}):
             if table is not None and name != table:
                 continue
-            kind = "view" if table_type == "VIEW" else "table"
+            kind: Literal["view", "table"] = "view" if table_type == "VIEW" else "table"
             found.append(
                 TableInfo(
                     database=database,

@@ -185,6 +185,7 @@ def group_catalog_rows(database: str, rows: Any, kinds: dict[str, str]) -> list[
             info = TableInfo(
                 database=database,
                 schema=schema_name,
+                # `kinds` maps catalogue kinds to TableInfo type names only.
                 type=kinds.get(kind, "table"),  # type: ignore[typeddict-item]
                 name=table_name,
                 columns=[],

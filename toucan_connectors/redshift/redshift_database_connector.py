@@ -45,6 +45,7 @@ class RedshiftConnector(PostgresConnector, data_source_model=RedshiftDataSource)
     )
 
     port: int = Field(5439, ge=1, le=65535, description="TCP port of the cluster.")
+    # Optional here, unlike PostgreSQL: `aws_iam` logins name `db_user` instead.
     user: str | None = Field(  # type: ignore[assignment]
         None, description="Database user for `db_credentials` logins."
     )

@@ -6,7 +6,7 @@ import logging
 import os
 import sqlite3
 import urllib.parse
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import pandas as pd
 from pydantic import Field
@@ -18,6 +18,8 @@ from toucan_connectors.status import CheckFailedError, StatusCheck
 
 # sqlite/types.py parses queries with sqlglot: it is imported where column types are needed.
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import sqlalchemy as sa
 
 logger = logging.getLogger(__name__)
@@ -132,7 +134,7 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
         result = conn.execute(statement)
         names = [str(column[0]) for column in result.cursor.description or ()]
         types = self._declared_types(result, len(names))
-        rows = result.fetchall()
+        rows: Sequence[Sequence[Any]] = result.fetchall()
         if hidden_columns:
             names, types = names[:-hidden_columns], types[:-hidden_columns]
             rows = [row[:-hidden_columns] for row in rows]
@@ -148,7 +150,8 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
 
         raw = result.context.root_connection.connection.dbapi_connection
         sql = str(result.context.statement)
-        return declared_types(raw, sql, width)  # type: ignore[arg-type]
+        # The pysqlite driver hands back its sqlite3 connection, typed as a generic DBAPI one.
+        return declared_types(cast("sqlite3.Connection", raw), sql, width)
 
     # Status ----------------------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ from toucan_connectors.sql.types import ColumnKind, ColumnType
 logger = logging.getLogger(__name__)
 
 _T = exp.DataType.Type
-_KINDS: dict[exp.DataType.Type, ColumnKind] = {
+_KINDS: dict[exp.DType, ColumnKind] = {
     **dict.fromkeys(
         (_T.TINYINT, _T.SMALLINT, _T.MEDIUMINT, _T.INT, _T.BIGINT, _T.UINT, _T.UBIGINT),
         "integer",
@@ -83,8 +83,8 @@ def declared_types(conn: sqlite3.Connection, sql: str, width: int) -> list[str |
         return unknown
 
     names = {table.name for table in tree.find_all(exp.Table)}
-    schema = {name: _table_schema(conn, name) for name in names}
-    schema = {name: columns for name, columns in schema.items() if columns}
+    tables = {name: _table_schema(conn, name) for name in names}
+    schema: dict[str, object] = {name: columns for name, columns in tables.items() if columns}
     try:
         typed = annotate_types(
             qualify(tree, schema=schema, dialect="sqlite", validate_qualify_columns=False),
@@ -118,9 +118,10 @@ def column_type(name: str, db_type: str | None, values: Sequence[Any]) -> Column
 
 
 def _type_name(data_type: exp.DataType | None) -> str | None:
-    if data_type is None or data_type.this not in _KINDS:
+    kind = data_type.this if data_type is not None else None
+    if not isinstance(kind, exp.DataType.Type) or kind not in _KINDS:
         return None
-    return data_type.this.name
+    return kind.name
 
 
 def _table_schema(conn: sqlite3.Connection, name: str) -> dict[str, str]:
