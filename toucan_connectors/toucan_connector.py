@@ -98,7 +98,8 @@ class ToucanDataSource(BaseModel):
 class ToucanConnector(BaseModel):
     """What is needed to reach a provider, and the retrieval methods built on it."""
 
-    model_config = ConfigDict(extra="forbid")
+    # A validation error would otherwise repeat the whole input, passwords included.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     # `builtins.type`: the `type` field below shadows the builtin inside the class body.
     data_source_model: ClassVar[builtins.type[ToucanDataSource]]

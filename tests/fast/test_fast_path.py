@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 from tests.fast.conftest import WIDE_UUID, source
+from toucan_connectors.errors import ProviderError
 from toucan_connectors.postgres import PostgresConnector
 from toucan_connectors.sql import arrow_reader
 
@@ -134,8 +135,15 @@ def test_unsupported_type_falls_back_to_standard_path(
 
 
 def test_failing_query_raises_the_standard_error(fast: PostgresConnector) -> None:
-    with pytest.raises(Exception, match="Fix the query"):
+    with pytest.raises(ProviderError, match="Fix the query"):
         fast.get_df(source("SELECT no_such_column FROM generate_series(1, 2)"))
+
+
+def test_error_when_the_query_starts_raises_the_standard_error(fast: PostgresConnector) -> None:
+    query = "SELECT set_config('transaction_read_only', 'off', false) AS a"
+
+    with pytest.raises(ProviderError, match="read-write mode must be set before any query"):
+        fast.get_df(source(query))
 
 
 def test_missing_driver_uses_standard_path(

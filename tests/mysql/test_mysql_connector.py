@@ -520,3 +520,14 @@ def test_statements_that_act_on_the_server_are_refused(
 ) -> None:
     with pytest.raises(InvalidDataSourceError, match="is not a read query"):
         connector.get_df(source(statement.format(table=city)))
+
+
+def test_describe_names_text_and_blob_columns_apart(
+    connector: MySQLConnector, create_table: CreateTable
+) -> None:
+    table = create_table("tb", "t text, lt longtext, b blob, v varchar(5)")
+
+    described = connector.describe(source(f"SELECT t, lt, b, v FROM {table}"))
+
+    # The server reports every TEXT size with the one BLOB code, told apart by character set.
+    assert described == {"t": "TEXT", "lt": "TEXT", "b": "BLOB", "v": "VARCHAR"}

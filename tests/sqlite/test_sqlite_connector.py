@@ -399,3 +399,10 @@ def test_a_missing_file_names_no_phantom_database(tmp_path: Path) -> None:
         ConnectionFailedError, match="connector could not connect: unable to open database file"
     ):
         connector.get_df(source("SELECT 1"))
+
+
+def test_a_parameter_too_large_to_bind_is_an_input_error(city: SQLiteConnector) -> None:
+    ds = source("SELECT name FROM city WHERE pop > {{ n }}", parameters={"n": 10**22})
+
+    with pytest.raises(InvalidDataSourceError, match="cannot be sent to the database"):
+        city.get_df(ds)

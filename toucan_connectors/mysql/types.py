@@ -71,6 +71,8 @@ TYPE_NAMES: dict[int, str] = {
 }
 """Readable names of the type codes, for a slice's column types."""
 
+_TEXTS = {249: "TINYTEXT", 250: "MEDIUMTEXT", 251: "LONGTEXT", 252: "TEXT"}
+
 
 @dataclass(frozen=True)
 class FieldType:
@@ -102,6 +104,9 @@ class FieldType:
             name = f"{name}({self.digits},{self.scale})"
         if self.type_code in _STRINGS and self.charset == BINARY_CHARSET:
             name = "VARBINARY" if self.type_code in (15, 253) else name
+        elif self.type_code in _TEXTS:
+            # The server sends TEXT as a BLOB with a character set.
+            name = _TEXTS[self.type_code]
         if self.is_unsigned and self.type_code in _INTEGERS | _DECIMALS:
             name += " UNSIGNED"
         return name

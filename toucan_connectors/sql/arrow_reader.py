@@ -769,9 +769,11 @@ def _reader_for(connector: SQLConnector, database: str | None) -> ArrowReader | 
 
 def _driver_errors(*others: type[Exception]) -> tuple[type[Exception], ...]:
     import adbc_driver_manager
+    import pyarrow as pa
 
-    # pyarrow raises an error the driver meets while streaming batches as an OSError.
-    return (adbc_driver_manager.Error, OSError, *others)
+    # pyarrow raises an error the driver meets while streaming batches as an OSError, and one
+    # met when the query starts (a server error) as ArrowInvalid.
+    return (adbc_driver_manager.Error, OSError, pa.ArrowInvalid, *others)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -138,7 +138,7 @@ def check_single_statement(sql: str, dialect: str, data_source: str) -> None:
     if first not in _READ_STATEMENT_STARTS or writes_into:
         raise InvalidDataSourceError(
             f'Data source "{data_source}" is not a read query: write a single SELECT '
-            "(WITH, VALUES, TABLE and SHOW also work) with no INTO clause."
+            "(or WITH ... SELECT) with no INTO clause."
         )
 
 
@@ -194,10 +194,13 @@ def with_unique_names(query: BoundQuery, dialect: str) -> BoundQuery:
     unique = unique_column_names(names)
     if unique == names:
         return query
+    # An unnamed expression keeps the name the server gives it, as it does in get_df.
     first.set(
         "expressions",
         [
-            projection if name == new else exp.alias_(projection.unalias(), new, quoted=True)
+            projection
+            if name == new or not name
+            else exp.alias_(projection.unalias(), new, quoted=True)
             for projection, name, new in zip(first.expressions, names, unique, strict=True)
         ],
     )

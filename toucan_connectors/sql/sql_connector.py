@@ -486,6 +486,12 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
 
         try:
             yield
+        except OverflowError as exc:
+            # The driver could not bind a value (an integer beyond 64 bits, say).
+            raise InvalidDataSourceError(
+                f'A parameter of data source "{data_source}" cannot be sent to the database '
+                f"({exc}): use a smaller value."
+            ) from exc
         except DBAPIError as exc:
             message = self._driver_message(exc)
             if self._is_read_only_violation(exc.orig or exc):
@@ -506,6 +512,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         """The driver's own message, first line only and without any secret of the connector."""
         original = getattr(exc, "orig", None) or exc
         text = " ".join(str(original).strip().split("\n")[0:1]) or type(original).__name__
+        text = text.rstrip(". ")  # our messages add their own full stop
         for secret in self._secret_values():
             text = text.replace(secret, "***")
         return text
