@@ -47,6 +47,8 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
     sqlglot_dialect: ClassVar[str] = "sqlite"
     status_steps: ClassVar[tuple[str, ...]] = ("File exists", "File opened", "File is a database")
     limitations: ClassVar[tuple[str, ...]] = (
+        "Reading a database in WAL mode may leave its -wal and -shm files beside it, as SQLite "
+        "needs them to read; the database file itself is never changed.",
         "NUMERIC and DECIMAL columns come back as float64: SQLite stores them as floating-point "
         "numbers, so no exact decimal exists to keep.",
         "A column's dtype comes from its declared type; a value of another type in it (SQLite "
