@@ -3,13 +3,16 @@
 Creates toucan_connectors/mytype/{__init__.py,mytype_connector.py} and
 tests/mytype/test_mytype_connector.py, registers the type in toucan_connectors/registry.py, adds
 an empty `mytype` extra to setup.py and generates doc/connectors/mytype.md. The suite passes
-right after; an existing name is refused and nothing is written.
+right after. A name that is taken, a keyword, a standard-library module or starts with "Test" is
+refused before anything is written; if a step fails, every file is put back as it was.
 """
 
 from __future__ import annotations
 
 import argparse
+import keyword
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -129,6 +132,7 @@ def create_connector(type_name: str, root: Path = ROOT) -> list[Path]:
             f'"{type_name}" is not a connector type name: use CamelCase letters and digits, '
             "e.g. MyType."
         )
+    _refuse_reserved(type_name, module, root)
     package = root / "toucan_connectors" / module
     tests = root / "tests" / module
     registry = root / "toucan_connectors" / "registry.py"
@@ -147,14 +151,37 @@ def create_connector(type_name: str, root: Path = ROOT) -> list[Path]:
         package / f"{module}_connector.py": CONNECTOR.format(**values),
         tests / f"test_{module}_connector.py": TEST.format(**values),
     }
-    for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-
-    registry.write_text(_register(registry_text, type_name, module), encoding="utf-8")
-    setup.write_text(_add_extra(setup_text, module), encoding="utf-8")
-    subprocess.run([sys.executable, str(root / "doc" / "generate.py"), module], check=True)
+    changed = {
+        registry: _register(registry_text, type_name, module),
+        setup: _add_extra(setup_text, module),
+    }
+    doc_page = root / "doc" / "connectors" / f"{module}.md"
+    doc_index = root / "doc" / "connectors.md"
+    saved = {path: _read_or_none(path) for path in [*changed, doc_page, doc_index]}
+    try:
+        for path, text in {**files, **changed}.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        subprocess.run([sys.executable, str(root / "doc" / "generate.py"), module], check=True)
+    except BaseException:
+        _roll_back(saved, [package, tests])
+        raise
     return [*files, registry, setup]
+
+
+def _read_or_none(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.exists() else None
+
+
+def _roll_back(saved: dict[Path, str | None], folders: list[Path]) -> None:
+    """Put the changed files back as they were and remove the new folders."""
+    for path, text in saved.items():
+        if text is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_text(text, encoding="utf-8")
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -167,8 +194,28 @@ def main(argv: list[str] | None = None) -> None:
     except ScaffoldError as exc:
         sys.stderr.write(f"Error: {exc}\n")
         raise SystemExit(2) from None
+    except (OSError, subprocess.CalledProcessError) as exc:
+        sys.stderr.write(f"Error: {exc}; nothing was left behind.\n")
+        raise SystemExit(1) from None
     for path in written:
         sys.stdout.write(f"wrote {path.relative_to(ROOT)}\n")
+
+
+def _refuse_reserved(type_name: str, module: str, root: Path) -> None:
+    """Refuse names Python or pytest would read as something else; nothing is written yet."""
+    if keyword.iskeyword(module):
+        problem = f'its module name "{module}" is a Python keyword'
+    elif type_name.startswith("Test"):
+        problem = f'pytest would collect the class "{type_name}Connector" as tests'
+    elif module in sys.stdlib_module_names:
+        problem = f'its module name "{module}" is a standard-library module'
+    elif (root / "toucan_connectors" / f"{module}.py").exists():
+        problem = f'its module name "{module}" is taken by toucan_connectors/{module}.py'
+    else:
+        return
+    raise ScaffoldError(
+        f'"{type_name}" cannot be a connector type name: {problem}; choose another.'
+    )
 
 
 def _refuse_existing(

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from cli_support import Cli
 
+from toucan_connectors.cli.config import load_config
+
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo.yaml"
 PERMISSION = '{"column": "date", "operator": "ge", "value": "{{ since }}"}'
@@ -115,3 +117,12 @@ def test_invalid_data_source_message_has_no_pydantic_prefix(cli: Cli, tmp_path: 
         f'Error: Data source "d" in {path} is invalid: Data source "d" has neither of "query" and '
         '"table": set exactly one of them ("query" for SQL, "table" for a whole table).\n',
     )
+
+
+def test_demo_header_counts_its_data_sources() -> None:
+    config = load_config(DEMO, environ={})
+    numbers = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+
+    header = DEMO.read_text(encoding="utf-8").splitlines()[0]
+
+    assert f"a connector and {numbers[len(config.data_sources)]} data sources" in header

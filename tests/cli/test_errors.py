@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from cli_support import Cli
 
+from toucan_connectors.cli import main as cli_main
+
 pytestmark = pytest.mark.usefixtures("tiny_registry")
 
 
@@ -73,6 +75,30 @@ def test_unknown_connector(cli: Cli, config_file: Path) -> None:
             "connectors: 3\n",
             ': "connectors" must be a list of mappings.',
             id="connectors-not-a-list",
+        ),
+        pytest.param(
+            "mapping.yaml",
+            "connectors: {}\n",
+            ': "connectors" must be a list of mappings.',
+            id="connectors-an-empty-mapping",
+        ),
+        pytest.param(
+            "name.yaml",
+            "connectors:\n  - name: [a]\n",
+            ': connectors[0].name must be a string, not list ["a"].',
+            id="name-not-a-string",
+        ),
+        pytest.param(
+            "domain.yaml",
+            "data_sources:\n  - {domain: 2020, name: c}\n",
+            ": data_sources[0].domain must be a string, not int 2020.",
+            id="domain-not-a-string",
+        ),
+        pytest.param(
+            "twice.yaml",
+            "connectors:\n  - name: a\n    type: Tiny\n    name: b\n",
+            ' is not valid YAML (line 4, column 5): the key "name" is given twice; keep one.',
+            id="duplicate-key",
         ),
     ],
 )
@@ -203,6 +229,18 @@ def test_template_variable_not_given(cli: Cli, tmp_path: Path) -> None:
             id="param-without-equals",
         ),
         pytest.param(
+            ["--param", "pop=NaN"],
+            '--param "pop=NaN": NaN is not a valid value; give a number or quote it as text '
+            """(pop='"NaN"').""",
+            id="param-nan",
+        ),
+        pytest.param(
+            ["--param", "pop=-Infinity"],
+            '--param "pop=-Infinity": -Infinity is not a valid value; give a number or quote it '
+            """as text (pop='"-Infinity"').""",
+            id="param-infinity",
+        ),
+        pytest.param(
             ["--permissions", "[1]"],
             '--permissions must be a JSON object, e.g. {"column": "a", "operator": "eq", '
             '"value": 1}.',
@@ -214,11 +252,6 @@ def test_template_variable_not_given(cli: Cli, tmp_path: Path) -> None:
             '"near" is not one of eq, ne, lt, le, gt, ge, in, nin, matches, notmatches, isnull, '
             "notnull.",
             id="unknown-operator",
-        ),
-        pytest.param(
-            ["--format", "parquet"],
-            "Parquet is binary and cannot go to the terminal: add --output PATH.",
-            id="parquet-to-terminal",
         ),
     ],
 )
@@ -235,8 +268,8 @@ def test_table_to_a_file_is_refused(cli: Cli, config_file: Path, tmp_path: Path)
 
     assert (result.exit_code, result.stderr) == (
         2,
-        f'Error: Cannot write a table to "{target}": give --format csv, json or parquet (or a '
-        "file name ending in one of them).\n",
+        f'Error: Cannot write a table to "{target}": give --format csv, json, jsonl or parquet '
+        "(or a file name ending in one of them).\n",
     )
 
 
@@ -428,4 +461,32 @@ def test_missing_parquet_writer_names_the_extra(
         2,
         'Error: Writing Parquet needs the "pyarrow" package; install it with '
         '`pip install "toucan-connectors[cli]"`.\n',
+    )
+
+
+def test_parquet_to_a_terminal_is_refused(
+    cli: Cli, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_main, "stdout_is_terminal", lambda: True)
+
+    result = cli("query", config_file, "all_cities", "--format", "parquet")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: Parquet is binary and cannot go to the terminal: add --output PATH or pipe it.\n",
+    )
+
+
+@pytest.mark.parametrize("command", ["describe", "discover"])
+@pytest.mark.parametrize("output_format", ["csv", "jsonl", "parquet"])
+def test_describe_and_discover_refuse_formats_they_cannot_print(
+    cli: Cli, config_file: Path, command: str, output_format: str
+) -> None:
+    target = "all_cities" if command == "describe" else "cities"
+
+    result = cli(command, config_file, target, "--format", output_format)
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: `{command}` cannot print --format {output_format}: use table or json.\n",
     )

@@ -1,7 +1,8 @@
-"""`query` streams CSV, JSON lines and Parquet batch by batch from a SQLite file."""
+"""`query` streams CSV, JSON, JSON lines and Parquet batch by batch from a SQLite file."""
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from pathlib import Path
 
@@ -29,6 +30,7 @@ JSON_LINES = (
     '{"id":4,"city":"Lille","amount":7.25}\n'
     '{"id":5,"city":"Nice","amount":1.5}\n'
 )
+JSON_ARRAY = "[" + ",".join(JSON_LINES.splitlines()) + "]\n"
 
 
 @pytest.fixture
@@ -51,7 +53,10 @@ def sales_config(tmp_path: Path) -> Path:
         "    query: SELECT id, city, amount FROM sales ORDER BY id\n"
         "  - domain: no_sales\n"
         "    name: shop\n"
-        "    query: SELECT id, city, amount FROM sales WHERE id > 99\n",
+        "    query: SELECT id, city, amount FROM sales WHERE id > 99\n"
+        "  - domain: broken\n"
+        "    name: shop\n"
+        "    query: SELECT nope FROM missing\n",
         encoding="utf-8",
     )
     return config
@@ -84,14 +89,42 @@ def test_csv_streams_to_stdout(cli: Cli, sales_config: Path, no_get_df: None) ->
     assert (result.exit_code, result.stdout) == (0, CSV)
 
 
-def test_json_is_written_as_json_lines(
-    cli: Cli, sales_config: Path, tmp_path: Path, no_get_df: None
+@pytest.mark.parametrize(
+    ("name", "expected"), [("sales.json", JSON_ARRAY), ("sales.jsonl", JSON_LINES)]
+)
+@pytest.mark.parametrize("batch_size", ["2", "10000"], ids=["batch-2", "one-batch"])
+def test_json_is_one_array_and_jsonl_one_line_per_row(
+    cli: Cli,
+    sales_config: Path,
+    tmp_path: Path,
+    no_get_df: None,
+    name: str,
+    expected: str,
+    batch_size: str,
 ) -> None:
-    target = tmp_path / "sales.json"
+    target = tmp_path / name
 
-    result = cli("query", sales_config, "sales", "-o", target, "--batch-size", "2")
+    result = cli("query", sales_config, "sales", "-o", target, "--batch-size", batch_size)
 
-    assert (result.exit_code, target.read_text(encoding="utf-8")) == (0, JSON_LINES)
+    assert (result.exit_code, target.read_text(encoding="utf-8")) == (0, expected)
+
+
+@pytest.mark.parametrize(
+    ("output_format", "expected"), [("json", JSON_ARRAY), ("jsonl", JSON_LINES)]
+)
+def test_sliced_json_matches_the_streamed_json(
+    cli: Cli, sales_config: Path, output_format: str, expected: str
+) -> None:
+    result = cli("query", sales_config, "sales", "-f", output_format, "--limit", "10")
+
+    assert (result.exit_code, result.stdout) == (0, expected)
+
+
+def test_parquet_goes_to_a_pipe(cli: Cli, sales_config: Path, no_get_df: None) -> None:
+    result = cli("query", sales_config, "sales", "-f", "parquet", "--batch-size", "2")
+
+    table = pq.read_table(io.BytesIO(result.stdout_bytes))
+    assert (result.exit_code, table.column("id").to_pylist()) == (0, [1, 2, 3, 4, 5])
 
 
 def test_parquet_gets_one_row_group_per_batch(
@@ -126,14 +159,15 @@ def test_empty_result_writes_the_csv_header(cli: Cli, sales_config: Path, tmp_pa
     assert (result.exit_code, target.read_text(encoding="utf-8")) == (0, "id,city,amount\n")
 
 
-def test_empty_result_writes_an_empty_json_lines_file(
-    cli: Cli, sales_config: Path, tmp_path: Path
+@pytest.mark.parametrize(("name", "expected"), [("none.json", "[]\n"), ("none.jsonl", "")])
+def test_empty_result_writes_an_empty_json_array_or_no_lines(
+    cli: Cli, sales_config: Path, tmp_path: Path, name: str, expected: str
 ) -> None:
-    target = tmp_path / "none.json"
+    target = tmp_path / name
 
     result = cli("query", sales_config, "no_sales", "-o", target)
 
-    assert (result.exit_code, target.read_text(encoding="utf-8")) == (0, "")
+    assert (result.exit_code, target.read_text(encoding="utf-8")) == (0, expected)
 
 
 def test_permissions_filter_the_streamed_rows(
@@ -161,3 +195,111 @@ def test_sliced_query_is_not_streamed(cli: Cli, sales_config: Path) -> None:
     result = cli("query", sales_config, "sales", "--limit", "1", "-f", "csv")
 
     assert result.stdout == "id,city,amount\n1,Paris,12.5\n"
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.json", "out.parquet"])
+@pytest.mark.parametrize("extra", [[], ["--limit", "2"]], ids=["streamed", "sliced"])
+def test_failed_query_leaves_the_output_untouched(
+    cli: Cli, sales_config: Path, tmp_path: Path, name: str, extra: list[str]
+) -> None:
+    target = tmp_path / name
+    target.write_text("keep me\n", encoding="utf-8")
+
+    result = cli("query", sales_config, "broken", "-o", target, *extra)
+
+    assert (result.exit_code, target.read_text(encoding="utf-8")) == (1, "keep me\n")
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        ["config.yaml", "sales.db", name]
+    )
+
+
+def test_successful_query_replaces_the_output(cli: Cli, sales_config: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    target.write_text("old\n", encoding="utf-8")
+    target.chmod(0o640)
+
+    result = cli("query", sales_config, "sales", "-o", target)
+
+    assert (result.exit_code, target.read_text(encoding="utf-8")) == (0, CSV)
+    assert (target.stat().st_mode & 0o777, len(list(tmp_path.iterdir()))) == (0o640, 3)
+
+
+@pytest.mark.parametrize("spelling", ["same", "relative"])
+def test_output_over_the_connector_database_is_refused(
+    cli: Cli,
+    sales_config: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    spelling: str,
+) -> None:
+    database = tmp_path / "sales.db"
+    before = database.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    target = database if spelling == "same" else Path("./sales.db")
+
+    result = cli("query", sales_config, "sales", "-f", "csv", "-o", target)
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f'Error: Cannot write to "{target}": it is the "path" of connector "shop"; '
+        "choose another path.\n",
+    )
+    assert database.read_bytes() == before
+
+
+def test_debug_logs_the_streamed_retrieval(cli: Cli, sales_config: Path, no_get_df: None) -> None:
+    result = cli("--debug", "query", sales_config, "sales", "-f", "csv", "--batch-size", "2")
+
+    lines = result.stderr.splitlines()
+    assert (
+        lines[0]
+        == "DEBUG toucan_connectors.cli.main: Streaming data source 'sales' in batches of 2 rows"
+    )
+    assert lines[-1].startswith(
+        "INFO toucan_connectors.cli.main: Data source 'sales' returned 5 rows in "
+    )
+
+
+def test_variables_follow_shell_rules_and_stay_data(cli: Cli, tmp_path: Path) -> None:
+    sales_db = tmp_path / "sales.db"
+    sqlite3.connect(sales_db).close()
+    config = tmp_path / "vars.yaml"
+    config.write_text(
+        "connectors:\n"
+        "  - name: shop\n"
+        "    type: SQLite\n"
+        "    path: ${SQ_PATH:-${CONFIG_DIR}/sales.db}\n"
+        "  - name: elsewhere\n"
+        "    type: SQLite\n"
+        "    path: ${NOT_SET_ANYWHERE}\n"
+        "data_sources:\n"
+        "  - domain: literal\n"
+        "    name: shop\n"
+        "    query: SELECT '${LIT}' AS v\n",
+        encoding="utf-8",
+    )
+
+    result = cli("query", config, "literal", "-f", "csv", env={"SQ_PATH": "", "LIT": "{{ 7*7 }}"})
+
+    assert (result.exit_code, result.stdout) == (0, "v\n{{ 7*7 }}\n")
+
+
+def test_sliced_parquet_goes_to_a_pipe(cli: Cli, sales_config: Path) -> None:
+    result = cli("query", sales_config, "sales", "-f", "parquet", "--limit", "2")
+
+    table = pq.read_table(io.BytesIO(result.stdout_bytes))
+    assert (result.exit_code, table.column("id").to_pylist()) == (0, [1, 2])
+
+
+@pytest.mark.usefixtures("tiny_registry")
+def test_output_named_like_a_host_is_not_refused(
+    cli: Cli, config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    result = cli("query", config_file, "all_cities", "-f", "csv", "-o", "localhost")
+
+    assert (result.exit_code, (tmp_path / "localhost").read_text().splitlines()[0]) == (
+        0,
+        "city,country,pop,area,since",
+    )

@@ -98,20 +98,62 @@ def test_suite_passes_right_after(scaffolded: tuple[Path, str]) -> None:
             "e.g. MyType.",
             id="not-camel-case",
         ),
+        pytest.param(
+            "Class",
+            'Error: "Class" cannot be a connector type name: its module name "class" is a '
+            "Python keyword; choose another.",
+            id="keyword",
+        ),
+        pytest.param(
+            "TestThing",
+            'Error: "TestThing" cannot be a connector type name: pytest would collect the class '
+            '"TestThingConnector" as tests; choose another.',
+            id="test-prefix",
+        ),
+        pytest.param(
+            "Json",
+            'Error: "Json" cannot be a connector type name: its module name "json" is a '
+            "standard-library module; choose another.",
+            id="stdlib",
+        ),
+        pytest.param(
+            "Registry",
+            'Error: "Registry" cannot be a connector type name: its module name "registry" is '
+            "taken by toucan_connectors/registry.py; choose another.",
+            id="core-module",
+        ),
     ],
 )
 def test_refuses_a_bad_name(scaffolded: tuple[Path, str], name: str, message: str) -> None:
     copy, _ = scaffolded
-    registry_before = (copy / "toucan_connectors" / "registry.py").read_text(encoding="utf-8")
+    before = snapshot(copy)
 
     result = run(copy, "scripts/new_connector.py", name)
 
-    registry_after = (copy / "toucan_connectors" / "registry.py").read_text(encoding="utf-8")
-    assert (result.returncode, result.stderr, registry_after) == (
+    assert (result.returncode, result.stderr, snapshot(copy) == before) == (
         2,
         message + "\n",
-        registry_before,
+        True,
     )
+
+
+def snapshot(copy: Path) -> dict[str, bytes]:
+    folders = ["toucan_connectors", "tests", "doc"]
+    files = [path for folder in folders for path in (copy / folder).rglob("*") if path.is_file()]
+    paths = [*files, copy / "setup.py"]
+    return {str(path.relative_to(copy)): path.read_bytes() for path in paths}
+
+
+def test_a_failed_step_leaves_nothing_behind(tmp_path: Path) -> None:
+    copy = tmp_path / "toucan-connectors"
+    shutil.copytree(ROOT, copy, ignore=IGNORED)
+    (copy / "doc" / "generate.py").write_text("raise SystemExit(3)\n", encoding="utf-8")
+    before = snapshot(copy)
+
+    result = run(copy, "scripts/new_connector.py", "Other")
+
+    assert (result.returncode, snapshot(copy) == before) == (1, True)
+    assert result.stderr.endswith("returned non-zero exit status 3.; nothing was left behind.\n")
 
 
 @pytest.mark.parametrize("name", ["Foo Bar", "Foo;touch pwned"], ids=["space", "shell"])

@@ -11,8 +11,10 @@ A config file is YAML or JSON with two lists, in the shape the host platform sto
         name: sample          # the connector it reads from
         query: SELECT ...
 
-`${VAR}` in any string is replaced by the environment variable VAR (`${VAR:-default}` when it may
-be unset); `${CONFIG_DIR}` is the directory holding the config file and `$${` is a literal `${`.
+`${VAR}` is replaced by the environment variable VAR, only in the connector and data source a
+command uses; `${VAR:-default}` gives the default when VAR is unset or empty (the default may hold
+references too). `${CONFIG_DIR}` is the directory holding the config file and `$${` is a literal
+`${`. A substituted value is data: in a data source it is never read as a Jinja template.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,8 @@ from toucan_connectors.toucan_connector import ToucanConnector, ToucanDataSource
 
 __all__ = ["Config", "ConfigError", "load_config", "describe_validation_error"]
 
-_VARIABLE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-)?")
+_JINJA_OPENERS = ("{{", "{%", "{#")
 
 
 class ConfigError(InvalidConfigurationError):
@@ -48,10 +51,32 @@ class Config:
     path: Path
     connectors: list[dict[str, Any]]
     data_sources: list[dict[str, Any]]
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+    def connector_fields(self, name: str) -> dict[str, Any]:
+        """Return the fields of the connector called `name`, its `${VAR}` substituted."""
+        config = _find(self.connectors, "name", name, "connector named", self.path)
+        where = f"connectors[{self.connectors.index(config)}]"
+        how = _Substitution(self.variables, self.path, escape=False)
+        return {key: _substitute(item, how, f"{where}.{key}") for key, item in config.items()}
+
+    def data_source_fields(self, domain: str) -> dict[str, Any]:
+        """Return the fields of the data source `domain`, its `${VAR}` substituted as data."""
+        config = _find(self.data_sources, "domain", domain, "data source with domain", self.path)
+        where = f"data_sources[{self.data_sources.index(config)}]"
+        # Only the connector's own fields are rendered as templates: escape the values there.
+        as_text = _Substitution(self.variables, self.path, escape=False)
+        as_data = _Substitution(self.variables, self.path, escape=True)
+        return {
+            key: _substitute(
+                item, as_text if key in ToucanDataSource.model_fields else as_data, f"{where}.{key}"
+            )
+            for key, item in config.items()
+        }
 
     def connector(self, name: str) -> ToucanConnector:
         """Validate and return the connector called `name`."""
-        config = _find(self.connectors, "name", name, "connector named", self.path)
+        config = self.connector_fields(name)
         type_key = config.get("type")
         if not isinstance(type_key, str):
             raise ConfigError(
@@ -69,7 +94,7 @@ class Config:
 
     def data_source(self, domain: str) -> tuple[ToucanConnector, ToucanDataSource]:
         """Validate and return the data source whose `domain` is `domain`, with its connector."""
-        config = _find(self.data_sources, "domain", domain, "data source with domain", self.path)
+        config = self.data_source_fields(domain)
         connector_name = config.get("name")
         if not isinstance(connector_name, str):
             raise ConfigError(
@@ -109,15 +134,20 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         )
     variables = dict(os.environ if environ is None else environ)
     variables["CONFIG_DIR"] = str(path.resolve().parent)
-    content = _substitute(content, variables, path, "")
 
-    lists = {key: content.get(key) or [] for key in ("connectors", "data_sources")}
-    for key, items in lists.items():
-        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+    lists: dict[str, list[dict[str, Any]]] = {}
+    for key in ("connectors", "data_sources"):
+        items = content.get(key)
+        if items is None:
+            items = []
+        elif not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise ConfigError(f'Config file "{path}": "{key}" must be a list of mappings.')
+        lists[key] = items
+    _check_names(lists["connectors"], "connectors", "name", path)
+    _check_names(lists["data_sources"], "data_sources", "domain", path)
     _refuse_duplicates(lists["connectors"], "name", "connectors named", path)
     _refuse_duplicates(lists["data_sources"], "domain", "data sources with domain", path)
-    return Config(path, lists["connectors"], lists["data_sources"])
+    return Config(path, lists["connectors"], lists["data_sources"], variables)
 
 
 def describe_validation_error(exc: ValidationError) -> str:
@@ -141,7 +171,7 @@ def _parse(path: Path, text: str) -> Any:
                 f"{exc.msg}."
             ) from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -149,34 +179,104 @@ def _parse(path: Path, text: str) -> Any:
         raise ConfigError(f'Config file "{path}" is not valid YAML{where}: {problem}.') from exc
 
 
-def _substitute(value: Any, variables: Mapping[str, str], path: Path, where: str) -> Any:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """The safe YAML loader, refusing a mapping that gives the same key twice."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """Build the mapping after checking that no key comes twice."""
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f'the key "{key}" is given twice; keep one',
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+@dataclass(frozen=True)
+class _Substitution:
+    variables: Mapping[str, str]
+    path: Path
+    escape: bool  # wrap values holding Jinja syntax in `{% raw %}`, for data source fields
+
+
+def _substitute(value: Any, how: _Substitution, where: str) -> Any:
     if isinstance(value, str):
-        return _VARIABLE.sub(lambda match: _lookup(match, variables, path, where), value)
+        return _expand(value, how, where)
     if isinstance(value, dict):
-        return {
-            key: _substitute(item, variables, path, f"{where}.{key}" if where else str(key))
-            for key, item in value.items()
-        }
+        return {key: _substitute(item, how, f"{where}.{key}") for key, item in value.items()}
     if isinstance(value, list):
-        return [
-            _substitute(item, variables, path, f"{where}[{index}]")
-            for index, item in enumerate(value)
-        ]
+        return [_substitute(item, how, f"{where}[{index}]") for index, item in enumerate(value)]
     return value
 
 
-def _lookup(match: re.Match[str], variables: Mapping[str, str], path: Path, where: str) -> str:
-    escaped, name, default = match.groups()
-    if escaped:
-        return match.group(0)[1:]
-    if name in variables:
-        return variables[name]
-    if default is not None:
-        return default
-    raise ConfigError(
-        f'Config file "{path}" uses the environment variable "{name}" (at {where}), '
-        f"which is not set: export {name} or write ${{{name}:-default}}."
-    )
+def _expand(text: str, how: _Substitution, where: str) -> str:
+    """Replace the references in `text`, following the shell's `${VAR}`, `${VAR:-default}`."""
+    parts: list[str] = []
+    position = 0
+    while position < len(text):
+        if text.startswith("$${", position):
+            parts.append("${")
+            position += 3
+            continue
+        match = _REFERENCE.match(text, position)
+        end = None if match is None else _reference_end(text, match)
+        if match is None or end is None:
+            parts.append(text[position])
+            position += 1
+            continue
+        name, has_default = match.groups()
+        value = how.variables.get(name)
+        if has_default and not value:
+            # The default is the config author's text: only the values in it are data.
+            parts.append(_expand(text[match.end() : end], how, where))
+        elif value is None:
+            raise ConfigError(
+                f'Config file "{how.path}" uses the environment variable "{name}" (at {where}), '
+                f"which is not set: export {name} or write ${{{name}:-default}}."
+            )
+        else:
+            parts.append(_as_data(value) if how.escape else value)
+        position = end + 1
+    return "".join(parts)
+
+
+def _reference_end(text: str, match: re.Match[str]) -> int | None:
+    """Return the index of the `}` closing the reference `match` opens, or None."""
+    if not match.group(2):
+        return match.end() if text.startswith("}", match.end()) else None
+    depth = 0
+    for index in range(match.end(), len(text)):
+        if text.startswith("${", index):
+            depth += 1
+        elif text[index] == "}":
+            if depth == 0:
+                return index
+            depth -= 1
+    return None
+
+
+def _as_data(value: str) -> str:
+    if not any(opener in value for opener in _JINJA_OPENERS):
+        return value
+    # `{% endraw %}` inside the value would end the raw block: print that piece as a string.
+    pieces = value.split("{% endraw %}")
+    return "{{ '{% endraw %}' }}".join(f"{{% raw %}}{piece}{{% endraw %}}" for piece in pieces)
+
+
+def _check_names(items: list[dict[str, Any]], section: str, key: str, path: Path) -> None:
+    for index, item in enumerate(items):
+        value = item.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(
+                f'Config file "{path}": {section}[{index}].{key} must be a string, '
+                f"not {type(value).__name__} {json.dumps(value, default=str)}."
+            )
 
 
 def _find(

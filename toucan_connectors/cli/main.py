@@ -28,8 +28,10 @@ from toucan_connectors.cli.output import (
     OutputFormat,
     build_model_table,
     build_table,
+    check_output_not_input,
     choose_format,
     print_table,
+    replace_on_success,
     write_batches,
     write_frame,
 )
@@ -201,12 +203,15 @@ def query(
     output_format: FormatOption = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
     batch_size: Annotated[
-        int, typer.Option(min=1, help="Rows per batch when streaming CSV, JSON lines or Parquet.")
+        int, typer.Option(min=1, help="Rows per batch when streaming CSV, JSON or Parquet.")
     ] = 10_000,
 ) -> None:
     """Get a data source's DataFrame and print it or write it to a file."""
-    chosen = choose_format(output_format, output)
+    chosen = choose_format(output_format, output, to_terminal=stdout_is_terminal())
     connector, data_source = load_config(config).data_source(data_source_name)
+    if output is not None:
+        owner = f'connector "{connector.name}"'
+        check_output_not_input(output, connector.model_dump(mode="json"), owner)
     permission_tree = parse_permissions_option(permissions)
     if param:
         given = parse_parameters(param)
@@ -219,9 +224,12 @@ def query(
         parameters = {**(data_source.parameters or {}), **given}
         data_source = data_source.model_copy(update={"parameters": parameters})
 
-    _fetch_and_write(
-        connector, data_source, permission_tree, chosen, output, offset, limit, batch_size
-    )
+    with replace_on_success(output) as temporary:
+        rows = _fetch_and_write(
+            connector, data_source, permission_tree, chosen, temporary, offset, limit, batch_size
+        )
+    if output is not None:
+        typer.echo(f"Wrote {rows} rows to {output}", err=True)
 
 
 def _fetch_and_write(
@@ -233,14 +241,22 @@ def _fetch_and_write(
     offset: int,
     limit: int | None,
     batch_size: int,
-) -> None:
-    """Stream, slice or fetch the rows, then print them or write them to `output`."""
+) -> int:
+    """Stream, slice or fetch the rows, print them or write them to `output`; count them."""
     if not (offset or limit is not None) and _can_stream(connector, chosen):
+        logger.debug(
+            "Streaming data source %r in batches of %d rows", data_source.domain, batch_size
+        )
+        started = time.perf_counter()
         batches = connector.iter_batches(data_source, permission_tree, batch_size)
         rows = _stream_with_progress(batches, chosen, output)
-        if output is not None:
-            typer.echo(f"Wrote {rows} rows to {output}", err=True)
-        return
+        logger.info(
+            "Data source %r returned %d rows in %.3fs",
+            data_source.domain,
+            rows,
+            time.perf_counter() - started,
+        )
+        return rows
 
     if offset or limit is not None:
         page: DataSlice = _with_progress(
@@ -255,8 +271,7 @@ def _fetch_and_write(
         caption = f"{len(df)} rows"
 
     write_frame(df, chosen, _stdout(), output, caption)
-    if output is not None:
-        typer.echo(f"Wrote {len(df)} rows to {output}", err=True)
+    return len(df)
 
 
 @app.command()
@@ -266,6 +281,7 @@ def describe(
     output_format: FormatOption = None,
 ) -> None:
     """Print the columns of a data source's result with their types."""
+    _refuse_format("describe", output_format)
     connector, data_source = load_config(config).data_source(data_source_name)
     columns = connector.describe(data_source)
     if output_format is OutputFormat.json:
@@ -285,6 +301,7 @@ def discover(
     output_format: FormatOption = None,
 ) -> None:
     """List the tables, views or collections a connector reaches (its `get_model`)."""
+    _refuse_format("discover", output_format)
     connector = load_config(config).connector(connector_name)
     if not isinstance(connector, DiscoverableConnector):
         raise UnsupportedFeatureError(
@@ -296,6 +313,13 @@ def discover(
         typer.echo(json.dumps(tables, indent=2))
     else:
         print_table(_stdout(), build_model_table(tables))
+
+
+def _refuse_format(command: str, output_format: OutputFormat | None) -> None:
+    if output_format not in (None, OutputFormat.table, OutputFormat.json):
+        raise ConfigError(
+            f"`{command}` cannot print --format {output_format.value}: use table or json."
+        )
 
 
 def main() -> None:
@@ -324,10 +348,23 @@ def parse_parameters(items: list[str]) -> dict[str, Any]:
         if not equals or not name.strip():
             raise ConfigError(f'--param "{item}" is not NAME=VALUE: write it as --param year=2015.')
         try:
-            parameters[name.strip()] = json.loads(text)
+            parameters[name.strip()] = json.loads(text, parse_constant=_refuse_constant)
+        except _NotAValueError as exc:
+            raise ConfigError(
+                f'--param "{item}": {exc} is not a valid value; give a number or quote it '
+                f"as text ({name.strip()}='\"{exc}\"')."
+            ) from None
         except ValueError:
             parameters[name.strip()] = text
     return parameters
+
+
+class _NotAValueError(Exception):
+    """A JSON constant (NaN, Infinity) that a parameter cannot hold."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotAValueError(name)
 
 
 def parse_permissions_option(text: str | None) -> dict[str, Any] | None:
@@ -363,6 +400,11 @@ def describe_extra(extra: str) -> str:
         except metadata.PackageNotFoundError:
             return "no"
     return "yes"
+
+
+def stdout_is_terminal() -> bool:
+    """Tell whether stdout is an interactive terminal, where binary output is refused."""
+    return sys.stdout.isatty()
 
 
 def stderr_is_terminal() -> bool:

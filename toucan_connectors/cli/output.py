@@ -1,10 +1,14 @@
-"""How the command line shows results: tables, CSV, JSON and Parquet, and check lists."""
+"""How the command line shows results: tables, CSV, JSON, JSON lines and Parquet."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import stat
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import IO, Any
@@ -24,9 +28,11 @@ __all__ = [
     "OutputFormat",
     "build_table",
     "check_output_path",
+    "check_output_not_input",
     "format_cell",
     "is_missing",
     "print_table",
+    "replace_on_success",
     "write_batches",
     "write_frame",
 ]
@@ -54,28 +60,34 @@ class OutputFormat(str, Enum):
     table = "table"
     csv = "csv"
     json = "json"
+    jsonl = "jsonl"
     parquet = "parquet"
 
 
-STREAMED_FORMATS = (OutputFormat.csv, OutputFormat.json, OutputFormat.parquet)
+STREAMED_FORMATS = (OutputFormat.csv, OutputFormat.json, OutputFormat.jsonl, OutputFormat.parquet)
+_FILE_FORMATS = {"csv", "json", "jsonl", "parquet"}
 
 
-def choose_format(requested: OutputFormat | None, output: Path | None) -> OutputFormat:
+def choose_format(
+    requested: OutputFormat | None, output: Path | None, to_terminal: bool = True
+) -> OutputFormat:
     """Return the requested format, else the one the output's suffix names, else a table."""
     if requested is not None:
         chosen = requested
-    elif output is not None and output.suffix.lstrip(".").lower() in {"csv", "json", "parquet"}:
+    elif output is not None and output.suffix.lstrip(".").lower() in _FILE_FORMATS:
         chosen = OutputFormat(output.suffix.lstrip(".").lower())
     else:
         chosen = OutputFormat.table
 
     if output is not None and chosen is OutputFormat.table:
         raise ConfigError(
-            f'Cannot write a table to "{output}": give --format csv, json or parquet '
+            f'Cannot write a table to "{output}": give --format csv, json, jsonl or parquet '
             "(or a file name ending in one of them)."
         )
-    if output is None and chosen is OutputFormat.parquet:
-        raise ConfigError("Parquet is binary and cannot go to the terminal: add --output PATH.")
+    if output is None and to_terminal and chosen is OutputFormat.parquet:
+        raise ConfigError(
+            "Parquet is binary and cannot go to the terminal: add --output PATH or pipe it."
+        )
     if output is not None:
         check_output_path(output)
     return chosen
@@ -90,6 +102,53 @@ def check_output_path(output: Path) -> None:
             f'Cannot write to "{output}": the folder "{output.parent}" does not exist; '
             "create it or choose another path."
         )
+
+
+def check_output_not_input(output: Path, fields: dict[str, Any], owner: str) -> None:
+    """Refuse an output path that is the same file as a path-like string field of `owner`."""
+    target = output.expanduser().resolve()
+    for name, value in fields.items():
+        if not isinstance(value, str) or not value or "\n" in value:
+            continue
+        try:
+            candidate = Path(value).expanduser().resolve()
+            # A word such as a host name is not a path unless a file of that name exists.
+            same = (candidate == target and os.sep in value) or (
+                candidate.exists() and target.exists() and os.path.samefile(candidate, target)
+            )
+        except (OSError, ValueError):
+            continue
+        if same:
+            raise ConfigError(
+                f'Cannot write to "{output}": it is the "{name}" of {owner}; choose another path.'
+            )
+
+
+@contextmanager
+def replace_on_success(output: Path | None) -> Iterator[Path | None]:
+    """Yield a temporary path beside `output`, renamed over it only if the block succeeds."""
+    if output is None:
+        yield None
+        return
+    handle, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    temporary = Path(name)
+    try:
+        # mkstemp makes the file private; give it the mode the target has or would get.
+        mode = stat.S_IMODE(output.stat().st_mode) if output.exists() else 0o666 & ~_umask()
+        try:
+            os.fchmod(handle, mode)
+        finally:
+            os.close(handle)
+        yield temporary
+        os.replace(temporary, output)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def write_frame(
@@ -108,15 +167,16 @@ def write_frame(
         return
 
     if chosen is OutputFormat.parquet:
-        assert output is not None  # choose_format refuses parquet without an output
         try:
-            df.to_parquet(output, index=False)
+            df.to_parquet(_binary(console) if output is None else output, index=False)
         except ImportError as exc:
             raise MissingWriterError("Parquet", "pyarrow", "cli") from exc
         return
 
     if chosen is OutputFormat.csv:
         text = df.to_csv(index=False)
+    elif chosen is OutputFormat.jsonl:
+        text = _json_lines(df)
     else:
         text = df.to_json(orient="records", date_format="iso", force_ascii=False) + "\n"
     if output is None:
@@ -132,10 +192,11 @@ def write_batches(
     output: Path | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
-    """Write frames one after the other as CSV, JSON lines or Parquet; return the rows written.
+    """Write frames one after the other as CSV, JSON, JSON lines or Parquet; count the rows.
 
-    Only one batch is held at a time: the CSV header is written once, JSON gets one line per
-    row and Parquet one row group per batch. `on_batch` is told each batch's row count.
+    Only one batch is held at a time: the CSV header is written once, JSON is one array whose
+    items come batch by batch, JSON lines get one line per row and Parquet one row group per
+    batch. `on_batch` is told each batch's row count.
     """
     rows = 0
     for df in _written_batches(batches, chosen, console, output):
@@ -149,8 +210,7 @@ def _written_batches(
     batches: Iterable[pd.DataFrame], chosen: OutputFormat, console: Console, output: Path | None
 ) -> Iterator[pd.DataFrame]:
     if chosen is OutputFormat.parquet:
-        assert output is not None  # choose_format refuses parquet without an output
-        yield from _write_parquet_batches(batches, output)
+        yield from _write_parquet_batches(batches, _binary(console) if output is None else output)
         return
 
     if output is None:
@@ -163,16 +223,40 @@ def _written_batches(
 def _write_text_batches(
     batches: Iterable[pd.DataFrame], chosen: OutputFormat, target: IO[str]
 ) -> Iterator[pd.DataFrame]:
+    written = 0
+    if chosen is OutputFormat.json:
+        target.write("[")
     for number, df in enumerate(batches):
         if chosen is OutputFormat.csv:
             target.write(df.to_csv(index=False, header=number == 0))
+        elif chosen is OutputFormat.jsonl:
+            target.write(_json_lines(df))
         elif len(df):
-            lines = df.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
-            target.write(lines if lines.endswith("\n") else lines + "\n")
+            items = df.to_json(orient="records", date_format="iso", force_ascii=False)[1:-1]
+            target.write(("," if written else "") + items)
+        written += len(df)
         yield df
+    if chosen is OutputFormat.json:
+        target.write("]\n")
 
 
-def _write_parquet_batches(batches: Iterable[pd.DataFrame], output: Path) -> Iterator[pd.DataFrame]:
+def _json_lines(df: pd.DataFrame) -> str:
+    if not len(df):
+        return ""
+    lines = df.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
+    return lines if lines.endswith("\n") else lines + "\n"
+
+
+def _binary(console: Console) -> IO[bytes]:
+    """Return the byte stream under the console's text file, flushed, for Parquet on a pipe."""
+    console.file.flush()
+    stream: IO[bytes] = console.file.buffer  # type: ignore[attr-defined]
+    return stream
+
+
+def _write_parquet_batches(
+    batches: Iterable[pd.DataFrame], output: Path | IO[bytes]
+) -> Iterator[pd.DataFrame]:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
