@@ -94,6 +94,12 @@ class _ErrorReportingGroup(TyperGroup):
         """Run the command, reporting its errors."""
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader stopped early (`| head`): that is not an error. Point stdout at
+            # /dev/null so that the interpreter's final flush does not fail again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except Exception as exc:  # noqa: BLE001 - every error becomes one line and a code
             if isinstance(exc, typer.Exit | typer.Abort) or hasattr(exc, "exit_code"):
                 # Exits and usage errors of typer (and of the click it wraps) report themselves.
