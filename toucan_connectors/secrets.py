@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from pydantic import SecretBytes, SecretStr
@@ -20,11 +19,14 @@ def reveal_secrets(value: Any) -> Any:
 
 
 def fingerprint_secrets(value: Any) -> Any:
-    """Return `value` with every secret replaced by a digest, so no secret stays in clear."""
+    """Return `value` with every secret replaced by a marker of its presence.
+
+    Nothing derived from a secret's value is kept: even a salted hash of a short password can be
+    brute-forced from a cache key. Results do not depend on which password reached the provider,
+    so a cache key need not either.
+    """
     if isinstance(value, SecretStr | SecretBytes):
-        clear = value.get_secret_value()
-        data = clear.encode() if isinstance(clear, str) else clear
-        return "secret:" + hashlib.sha256(b"toucan-secret:" + data).hexdigest()
+        return "<secret set>" if value.get_secret_value() else "<secret empty>"
     if isinstance(value, dict):
         return {key: fingerprint_secrets(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

@@ -67,7 +67,10 @@ def build_pagination_info(
     `fetched_rows` is the number of rows fetched when asking for `limit + 1` rows: one more than
     the limit means another page follows, so an exactly full last page is told apart.
     """
-    if total_rows is not None:
+    if limit == 0:
+        # A page of no rows never advances: it is the last one a caller gets.
+        is_last_page = True
+    elif total_rows is not None:
         is_last_page = limit is None or offset + limit >= total_rows
     else:
         is_last_page = limit is None or fetched_rows <= limit

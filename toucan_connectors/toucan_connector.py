@@ -328,5 +328,10 @@ def _is_abstract(cls: type) -> bool:
 
 
 def _digest(payload: Any) -> str:
-    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    text = json.dumps(payload, sort_keys=True, default=_tagged, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _tagged(value: Any) -> dict[str, str]:
+    # A date and the string spelling it must not give one key: the provider tells them apart.
+    return {"__type__": type(value).__qualname__, "value": str(value)}

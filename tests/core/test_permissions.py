@@ -273,3 +273,23 @@ def test_sql_predicate_refuses_a_word_for_a_number_column():
 
     with pytest.raises(InvalidDataSourceError, match="number column \"id\" compares it with 'abc'"):
         build_sql_predicate(permission, numeric_columns={"id"})
+
+
+@pytest.mark.parametrize(
+    ("permission", "message"),
+    [
+        pytest.param(
+            {"column": "country", "operator": "eq", "value": None},
+            '"eq" needs a value: use "isnull" or "notnull" for nulls',
+            id="eq-none",
+        ),
+        pytest.param(
+            {"column": "pop", "operator": "gt", "value": True},
+            '"gt" cannot order a boolean',
+            id="gt-boolean",
+        ),
+    ],
+)
+def test_values_no_backend_agrees_on_are_refused(permission, message):
+    with pytest.raises(InvalidDataSourceError, match=re.escape(message)):
+        parse_permissions(permission)

@@ -108,7 +108,7 @@ def test_offset_past_the_end_gives_an_empty_last_page():
 def test_zero_limit_has_no_next_page():
     info = build_pagination_info(offset=0, limit=0, fetched_rows=1, total_rows=None)
 
-    assert (info.is_last_page, info.next_page) == (False, None)
+    assert (info.is_last_page, info.next_page) == (True, None)
 
 
 def test_uncounted_offset_past_the_end_leaves_total_unknown():

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
+from pydantic import ValidationError
 from pytest_httpserver import HTTPServer
 
 from toucan_connectors.errors import InvalidDataSourceError, ProviderError
@@ -474,3 +475,10 @@ def test_retry_policy_defaults_to_three_attempts_as_documented() -> None:
 
     assert connector.retry_policy == RetryPolicy()
     assert connector.retry_policy.max_attempts == 3
+
+
+def test_a_password_inside_the_base_route_is_refused():
+    with pytest.raises(ValidationError, match="set `auth` to basic auth instead") as caught:
+        HttpAPIConnector(name="api", baseroute="http://ann:hunter2@127.0.0.1:9/api")
+
+    assert "hunter2" not in str(caught.value)

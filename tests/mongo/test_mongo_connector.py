@@ -551,15 +551,35 @@ def test_retrieval_logs(mongo_uri, orders, caplog):
 @pytest.mark.parametrize(
     ("host", "expected"),
     [
-        pytest.param("mongodb://u:p%40w@db1:27018,db2/app?tls=true", "db1:27018", id="credentials"),
+        pytest.param("mongodb://u@db1:27018,db2/app?tls=true", "db1:27018", id="user"),
         pytest.param("mongodb://db1", "db1:27017", id="default-port"),
         pytest.param("mongodb://[::1]:27019/", "::1:27019", id="ipv6"),
-        pytest.param("mongodb+srv://u:p@cluster.example.com/app", "cluster.example.com", id="srv"),
+        pytest.param("mongodb+srv://u@cluster.example.com/app", "cluster.example.com", id="srv"),
         pytest.param("db.example.com", "db.example.com:27017", id="plain-host"),
     ],
 )
 def test_logged_host_never_shows_the_connection_string(host, expected):
     assert MongoConnector(name="mongo", host=host)._display_host() == expected
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        pytest.param("mongodb://u:p%40w@db1:27018,db2/app", id="standard"),
+        pytest.param("mongodb+srv://u:hunter2@cluster.example.com/app", id="srv"),
+    ],
+)
+def test_a_password_inside_the_connection_string_is_refused(host):
+    with pytest.raises(ValidationError, match="move it to `password`") as caught:
+        MongoConnector(name="mongo", host=host)
+
+    assert "hunter2" not in str(caught.value) and "p%40w" not in str(caught.value)
+
+
+def test_equal_configurations_are_equal_connectors():
+    first = MongoConnector(name="mongo", host="127.0.0.1", username="u", password="pw")
+
+    assert MongoConnector.model_validate(first.dump_with_secrets()) == first
 
 
 def test_srv_status_starts_at_the_server():

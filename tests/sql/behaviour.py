@@ -389,6 +389,14 @@ class SQLConnectorBehaviour:
         assert_frame_equal(page.df, expected)
         assert page.pagination_info.total_rows == 3
 
+    def test_a_number_compared_with_a_text_column_matches_as_text(self, backend, people):
+        ds = backend.data_source(f"SELECT id, country FROM {people} ORDER BY id")
+        permission = {"column": "country", "operator": "in", "value": [5, "BE"]}
+
+        df = backend.connector.get_df(ds, permissions=permission)
+
+        assert df["id"].tolist() == [3]
+
     def test_matches_on_a_number_column_matches_its_text(self, backend, people):
         ds = backend.data_source(f"SELECT id, year FROM {people} ORDER BY id")
         permission = {"column": "year", "operator": "matches", "value": "^202[02]"}

@@ -12,7 +12,7 @@ from xml.parsers.expat import ExpatError
 
 import pandas as pd
 import requests
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from toucan_connectors.dependencies import import_optional
 from toucan_connectors.errors import ProviderError
@@ -130,6 +130,16 @@ class HttpAPIConnector(ToucanConnector, data_source_model=HttpAPIDataSource):
 
     _client: HttpClient | None = PrivateAttr(None)
     _secrets_keeper: SecretsKeeper | None = PrivateAttr(None)
+
+    @field_validator("baseroute")
+    @classmethod
+    def _no_password_in_baseroute(cls, baseroute: str) -> str:
+        # A password inside the URL would show in repr, dumps and cache keys: it is no secret.
+        if urlsplit(baseroute).password is not None:
+            raise ValueError(
+                "the URL holds a password: remove it and set `auth` to basic auth instead"
+            )
+        return baseroute
 
     def set_secrets_keeper(self, keeper: SecretsKeeper) -> None:
         """Give the connector the host's store for OAuth2 states and tokens."""

@@ -10,10 +10,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import islice
 from typing import Any, ClassVar
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import pandas as pd
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from typing_extensions import Self
 
 from toucan_connectors.dependencies import import_optional
@@ -137,6 +137,25 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
         if self.password is not None and not self.username:
             raise ValueError("a password needs a username: set `username` as well")
         return self
+
+    @field_validator("host")
+    @classmethod
+    def _no_password_in_host(cls, host: str) -> str:
+        # A password inside the string would show in repr, dumps and cache keys: it is no secret.
+        if "://" in host and urlsplit(host).password is not None:
+            raise ValueError(
+                "the connection string holds a password: move it to `password` (a secret) "
+                "and the user name to `username`"
+            )
+        return host
+
+    def __eq__(self, other: object) -> bool:
+        # The client and its lock are per instance: equal configurations are equal connectors.
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __enter__(self) -> Self:
         return self

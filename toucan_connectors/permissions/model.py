@@ -98,6 +98,10 @@ def _parse_condition(tree: Mapping[str, Any], parameters: Mapping[str, Any] | No
 
     column = render(tree["column"], parameters)
     value = _unquote(render(tree.get("value"), parameters))
+    if value is None and operator in ("eq", "ne"):
+        raise _malformed(tree, f'"{operator}" needs a value: use "isnull" or "notnull" for nulls')
+    if isinstance(value, bool) and operator in RANGE_OPERATORS:
+        raise _malformed(tree, f'"{operator}" cannot order a boolean')
     if operator in LIST_OPERATORS:
         if not isinstance(value, list | tuple):
             raise _malformed(tree, f'"{operator}" needs a list value')

@@ -24,16 +24,18 @@ def build_sql_predicate(
     *,
     numeric_columns: Collection[str] = (),
     columns: Collection[str] | None = None,
+    text_columns: Collection[str] = (),
 ) -> ColumnElement[bool]:
     """Return a predicate over ``sa.column(name)`` references; every value is a bound parameter.
 
     Values of `numeric_columns` that arrive as strings spelling numbers are bound as numbers.
-    When `columns` is given, a condition on any other column is refused.
+    When `columns` is given, a condition on any other column is refused. Numbers compared with
+    `text_columns` are bound as their text, which every database compares with text.
     """
     tree = parse_permissions(permissions, parameters)
     if columns is not None:
         _check_columns(tree, list(columns))
-    return _translate(tree, set(numeric_columns))
+    return _translate(tree, set(numeric_columns), set(text_columns))
 
 
 def _check_columns(node: PermissionNode, columns: list[str]) -> None:
@@ -48,18 +50,20 @@ def _check_columns(node: PermissionNode, columns: list[str]) -> None:
         _check_columns(item, columns)
 
 
-def _translate(node: PermissionNode, numeric: set[str]) -> ColumnElement[bool]:
+def _translate(node: PermissionNode, numeric: set[str], text: set[str]) -> ColumnElement[bool]:
     if isinstance(node, Condition):
-        return _condition(node, numeric)
-    clauses = [_translate(item, numeric) for item in node.items]
+        return _condition(node, numeric, text)
+    clauses = [_translate(item, numeric, text) for item in node.items]
     if node.kind == "and":
         return sa.and_(sa.true(), *clauses)
     return sa.or_(sa.false(), *clauses)
 
 
-def _condition(condition: Condition, numeric: set[str]) -> ColumnElement[bool]:
+def _condition(condition: Condition, numeric: set[str], text: set[str]) -> ColumnElement[bool]:
     column: sa.ColumnClause[Any] = sa.column(condition.column)
     value = condition.value
+    if condition.column in text:
+        value = [_as_str(v) for v in value] if isinstance(value, list) else _as_str(value)
     if condition.column in numeric and condition.operator not in ("matches", "notmatches"):
         value = (
             [_as_number(condition, v) for v in value]
@@ -110,3 +114,9 @@ def _as_number(condition: Condition, value: Any) -> Any:
 def _as_text(column: sa.ColumnClause[Any]) -> ColumnElement[Any]:
     # PostgreSQL has no `~` for numbers or dates: match their text, as MySQL and SQLite do.
     return sa.cast(column, sa.String())
+
+
+def _as_str(value: Any) -> Any:
+    # PostgreSQL has no `text = integer`: a number compared with text is compared as text.
+    is_number = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+    return str(value) if is_number else value

@@ -374,8 +374,9 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             inner, order_by, hidden = split.inner, split.order_by, split.hidden_columns
 
         numeric = [column.name for column in columns if column.kind in _NUMERIC_KINDS]
+        text = [column.name for column in columns if column.kind == "text"]
         predicate = build_sql_predicate(
-            permissions, parameters, numeric_columns=numeric, columns=names
+            permissions, parameters, numeric_columns=numeric, columns=names, text_columns=text
         )
         subquery = inner.to_text().columns().subquery(SUBQUERY_ALIAS)
         statement: sa.Select[Any] = (
