@@ -59,6 +59,9 @@ class _LimitedSandbox(ImmutableSandboxedEnvironment):
 
 
 _ENVIRONMENT = _LimitedSandbox(undefined=StrictUndefined, autoescape=False)
+# A data source's templates need its parameters, not Jinja's text and loop helpers.
+for _helper in ("lipsum", "cycler", "joiner"):
+    _ENVIRONMENT.globals.pop(_helper, None)
 # The SQL text and the values bound so far, for the template being rendered in this context.
 _BOUND_VALUES: ContextVar[tuple[str, list[Any]]] = ContextVar("toucan_bound_values")
 _BINDABLE = (
@@ -163,6 +166,11 @@ def _render_string(text: str, context: dict[str, Any]) -> Any:
         except (UndefinedError, SecurityError) as exc:
             raise _template_error(text, exc) from exc
         raise _undefined_error(text, result._undefined_name)
+    if callable(result):
+        raise TemplateError(
+            f"The template {_excerpt(text)} gives a function, not a value: call it or "
+            "name a parameter instead."
+        )
     return result
 
 

@@ -169,3 +169,14 @@ def test_huge_template_results_are_refused(template, parameters, message):
 def test_values_sql_cannot_bind_are_refused(parameters, kind):
     with pytest.raises(TemplateError, match=f"gives a {kind}, which SQL cannot bind"):
         render_sql("SELECT {{ n }}", parameters)
+
+
+@pytest.mark.parametrize("helper", ["lipsum", "cycler", "joiner"])
+def test_jinja_text_helpers_are_not_available(helper):
+    with pytest.raises(TemplateError, match=f'uses "{helper}", which is not defined'):
+        render("{{ " + helper + " }}", {})
+
+
+def test_a_function_is_not_a_template_value():
+    with pytest.raises(TemplateError, match="gives a function, not a value"):
+        render("{{ range }}", {})

@@ -33,7 +33,9 @@ class BasicAuth(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["basic"] = "basic"
+    type: Literal["basic"] = Field(
+        "basic", description='Kind of authentication: always "basic" here.'
+    )
     username: str = Field(description="The user name.")
     password: SecretStr = Field(description="The password.")
 
@@ -43,7 +45,9 @@ class DigestAuth(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["digest"] = "digest"
+    type: Literal["digest"] = Field(
+        "digest", description='Kind of authentication: always "digest" here.'
+    )
     username: str = Field(description="The user name.")
     password: SecretStr = Field(description="The password.")
 
@@ -53,7 +57,9 @@ class BearerAuth(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["bearer"] = "bearer"
+    type: Literal["bearer"] = Field(
+        "bearer", description='Kind of authentication: always "bearer" here.'
+    )
     token: SecretStr = Field(description="The bearer token.")
 
 
@@ -62,7 +68,9 @@ class ApiKeyAuth(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["api_key"] = "api_key"
+    type: Literal["api_key"] = Field(
+        "api_key", description='Kind of authentication: always "api_key" here.'
+    )
     name: str = Field(description='Header or query parameter name, e.g. "X-API-Key".')
     key: SecretStr = Field(description="The API key.")
     location: Literal["header", "query"] = Field(

@@ -83,7 +83,10 @@ class OAuth2ClientCredentials(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["oauth2_client_credentials"] = "oauth2_client_credentials"
+    type: Literal["oauth2_client_credentials"] = Field(
+        "oauth2_client_credentials",
+        description='Kind of authentication: always "oauth2_client_credentials" here.',
+    )
     token_url: str = Field(description="The provider's token endpoint.")
     client_id: str = Field(description="The client (application) id.")
     client_secret: SecretStr = Field(description="The client secret.")
@@ -99,7 +102,10 @@ class OAuth2AuthorizationCode(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["oauth2_authorization_code"] = "oauth2_authorization_code"
+    type: Literal["oauth2_authorization_code"] = Field(
+        "oauth2_authorization_code",
+        description='Kind of authentication: always "oauth2_authorization_code" here.',
+    )
     authorization_url: str = Field(description="The provider's consent page.")
     token_url: str = Field(description="The provider's token endpoint.")
     client_id: str = Field(description="The client (application) id.")

@@ -76,7 +76,9 @@ class _PaginationBase(BaseModel):
 class OffsetLimitPagination(_PaginationBase):
     """Pages asked for by a row offset and a page size."""
 
-    kind: Literal["offset_limit"] = "offset_limit"
+    kind: Literal["offset_limit"] = Field(
+        "offset_limit", description='Kind of pagination: always "offset_limit" here.'
+    )
     limit: int = Field(ge=1, description="Rows per page, sent as `limit_name`.")
     offset_name: str = Field("offset", description="Name of the offset parameter.")
     limit_name: str = Field("limit", description="Name of the page size parameter.")
@@ -105,7 +107,9 @@ class OffsetLimitPagination(_PaginationBase):
 class PageNumberPagination(_PaginationBase):
     """Pages asked for by their number."""
 
-    kind: Literal["page_number"] = "page_number"
+    kind: Literal["page_number"] = Field(
+        "page_number", description='Kind of pagination: always "page_number" here.'
+    )
     page_name: str = Field("page", description="Name of the page number parameter.")
     first_page: int = Field(1, description="Number of the first page (0 or 1 usually).")
     page_size: int | None = Field(
@@ -155,7 +159,9 @@ class PageNumberPagination(_PaginationBase):
 class CursorPagination(_PaginationBase):
     """Each page gives the cursor of the next one."""
 
-    kind: Literal["cursor"] = "cursor"
+    kind: Literal["cursor"] = Field(
+        "cursor", description='Kind of pagination: always "cursor" here.'
+    )
     cursor_filter: str = Field(
         description="jq expression on a raw page giving the next cursor; null or empty ends."
     )
@@ -187,7 +193,9 @@ class CursorPagination(_PaginationBase):
 class NextLinkPagination(_PaginationBase):
     """Each page gives the URL of the next one; relative links are resolved against its URL."""
 
-    kind: Literal["next_link"] = "next_link"
+    kind: Literal["next_link"] = Field(
+        "next_link", description='Kind of pagination: always "next_link" here.'
+    )
     next_link_filter: str | None = Field(
         None,
         description="jq expression on a raw page giving the next URL; by default the `Link: <url>; "

@@ -83,6 +83,9 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
         "Permissions filter the stored documents: they are merged into the pipeline's leading "
         "`$match` (or put in front of it), so they name document fields, not fields computed "
         "by later stages.",
+        "Permissions follow MongoDB's rule that an absent field is null: `isnull` on a field "
+        "that no document has matches every document (and `notnull` none), where a SQL "
+        "source rejects the unknown column.",
         "A page asked with its row count is returned by one `$facet` stage, whose result must "
         "fit in one 16 MB BSON document; ask without the count for larger pages.",
         "For `mongodb+srv://` hosts the status skips the host and port steps, since the "
