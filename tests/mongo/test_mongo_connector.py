@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 import logging
+import pickle
 import socket
 from decimal import Decimal
 
@@ -500,17 +502,74 @@ def test_explain_summarises_the_plan(connector, orders, stand_in):
 def test_client_is_reused_across_calls(mongo_uri, orders):
     with mongo_at(mongo_uri) as mongo:
         mongo.get_df(source("orders"))
-        first = mongo._client
+        first = mongo._client_slot._client
         mongo.get_df(source("orders"))
 
-        assert mongo._client is first
+        assert mongo._client_slot._client is first
 
 
 def test_context_manager_closes_the_client(mongo_uri, orders):
     with mongo_at(mongo_uri) as mongo:
         mongo.get_df(source("orders"))
 
-    assert mongo._client is None
+    assert mongo._client_slot._client is None
+
+
+ALL_OPEN = open_orders(list(range(1, 26, 2)))
+
+
+def refused_at(port: int) -> str:
+    """The start of the error a connector pointed at a closed local port raises."""
+    return f"MongoDB at 127.0.0.1:{port} could not be reached"
+
+
+def test_copy_with_another_host_reads_that_host(mongo_uri, orders, closed_port):
+    with mongo_at(mongo_uri) as mongo:
+        mongo.get_df(source("orders"))
+        moved = {"host": f"mongodb://127.0.0.1:{closed_port}", "server_selection_timeout_ms": 200}
+        other = mongo.model_copy(update=moved)
+
+        with other, pytest.raises(ConnectionFailedError, match=refused_at(closed_port)):
+            other.get_df(source("orders"))
+
+
+def test_changed_host_opens_a_new_client(mongo_uri, orders, closed_port):
+    with mongo_at(mongo_uri, server_selection_timeout_ms=200) as mongo:
+        mongo.get_df(source("orders"))
+        first = mongo._client_slot._client
+        mongo.host = f"mongodb://127.0.0.1:{closed_port}"
+
+        with pytest.raises(ConnectionFailedError, match=refused_at(closed_port)):
+            mongo.get_df(source("orders"))
+        assert mongo._client_slot._client is not first
+
+
+def test_copy_outlives_the_closed_original(mongo_uri, orders):
+    mongo = mongo_at(mongo_uri)
+    mongo.get_df(source("orders"))
+    copied = mongo.model_copy()
+    mongo.close()
+
+    with copied:
+        assert_frame_equal(copied.get_df(source("orders", OPEN_SORTED)), ALL_OPEN)
+
+
+@pytest.mark.parametrize(
+    "duplicate",
+    [
+        pytest.param(copy.deepcopy, id="deepcopy"),
+        pytest.param(lambda mongo: mongo.model_copy(deep=True), id="model_copy-deep"),
+        pytest.param(lambda mongo: pickle.loads(pickle.dumps(mongo)), id="pickle"),
+    ],
+)
+def test_deep_copies_and_pickles_start_without_a_client(mongo_uri, orders, duplicate):
+    with mongo_at(mongo_uri) as mongo:
+        mongo.get_df(source("orders"))
+        duplicated = duplicate(mongo)
+
+    assert duplicated == mongo and duplicated._client_slot._client is None
+    with duplicated:
+        assert_frame_equal(duplicated.get_df(source("orders", OPEN_SORTED)), ALL_OPEN)
 
 
 def test_password_needs_a_username():

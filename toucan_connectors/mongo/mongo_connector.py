@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import islice
 from typing import Any, ClassVar
@@ -132,8 +133,7 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
         5000, ge=1, description="Milliseconds to wait for a usable server."
     )
 
-    _client: Any = PrivateAttr(None)
-    _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _client_slot: _ClientSlot = PrivateAttr(default_factory=lambda: _ClientSlot())
 
     @model_validator(mode="after")
     def _password_needs_username(self) -> Self:
@@ -160,6 +160,12 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __copy__(self) -> Self:
+        # A copy opens its own client: sharing one would let `close()` on either break the other.
+        copied = super().__copy__()
+        copied._client_slot = _ClientSlot()
+        return copied
+
     def __enter__(self) -> Self:
         return self
 
@@ -168,10 +174,7 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
 
     def close(self) -> None:
         """Close the connector's client and its connections; a later call opens a new one."""
-        with self._client_lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
+        self._client_slot.close()
 
     def _retrieve_data(self, data_source: MongoDataSource) -> pd.DataFrame:
         """Run the data source's pipeline and return every resulting document as a row."""
@@ -369,12 +372,14 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
             )
 
     def _get_client(self) -> Any:
-        with self._client_lock:
-            if self._client is None:
-                pymongo = _import_pymongo()
-                logger.debug("Opening a MongoDB client for %s", self._display_host())
-                self._client = pymongo.MongoClient(**self._client_options())
-            return self._client
+        # The client is keyed by its options: after a field changes, a new one is opened.
+        options = self._client_options()
+        return self._client_slot.get(options, lambda: self._open_client(options))
+
+    def _open_client(self, options: dict[str, Any]) -> Any:
+        pymongo = _import_pymongo()
+        logger.debug("Opening a MongoDB client for %s", self._display_host())
+        return pymongo.MongoClient(**options)
 
     def _client_options(self, with_credentials: bool = True) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -442,6 +447,52 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
             ) from exc
         except pymongo.errors.InvalidOperation as exc:
             raise ProviderError(f"MongoDB client error{where}: {exc}.") from exc
+
+
+class _ClientSlot:
+    """Holds a connector's client with a digest of the options it was opened with.
+
+    Copies and pickles of a slot start empty: a client (and its lock) belongs to one connector.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._fingerprint: str | None = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _ClientSlot:
+        return _ClientSlot()
+
+    def __reduce__(self) -> tuple[type[_ClientSlot], tuple[()]]:
+        return _ClientSlot, ()
+
+    def get(self, options: Mapping[str, Any], open_client: Callable[[], Any]) -> Any:
+        """Return the client opened for `options`, replacing one opened for other options."""
+        fingerprint = _fingerprint(options)
+        stale = None
+        with self._lock:
+            if self._client is not None and self._fingerprint != fingerprint:
+                stale, self._client = self._client, None
+            if self._client is None:
+                self._client, self._fingerprint = open_client(), fingerprint
+            client = self._client
+        if stale is not None:
+            logger.debug("The connector's options changed: closing the client opened before")
+            stale.close()
+        return client
+
+    def close(self) -> None:
+        """Close the client, if one is open."""
+        with self._lock:
+            client, self._client, self._fingerprint = self._client, None, None
+        if client is not None:
+            client.close()
+
+
+def _fingerprint(options: Mapping[str, Any]) -> str:
+    """Return a digest of client options (they hold the password, so never the options)."""
+    text = repr(sorted((key, repr(value)) for key, value in options.items()))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _import_pymongo() -> Any:
