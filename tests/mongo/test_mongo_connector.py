@@ -315,7 +315,9 @@ def test_slice_of_no_match_is_empty(connector, orders, count):
 
     page = connector.get_slice(source("orders", query), limit=10, get_row_count=count)
 
-    assert (len(page.df), page.pagination_info.total_rows) == (0, 0)
+    assert_frame_equal(page.df, pd.DataFrame(index=pd.RangeIndex(0)))
+    info = page.pagination_info
+    assert (info.total_rows, info.is_last_page) == (0, True)
 
 
 @pytest.mark.parametrize("batch_size", [5, 1000], ids=["batch-5", "batch-1000"])

@@ -7,7 +7,7 @@ import datetime
 import pytest
 from bson import ObjectId
 
-from toucan_connectors.errors import InvalidDataSourceError, TemplateError
+from toucan_connectors.errors import InvalidDataSourceError, TemplateError, UnsupportedFeatureError
 from toucan_connectors.mongo.pipeline import (
     build_pipeline,
     drop_unset_clauses,
@@ -138,10 +138,98 @@ def test_stage_with_two_keys_is_refused():
             [{"$match": {"$and": [{"a": 1}, {"p": 1}]}}, {"$limit": 2}],
             id="merged-into-leading-match",
         ),
+        pytest.param(
+            [{"$geoNear": {"near": [0, 0], "distanceField": "d"}}, {"$limit": 2}],
+            [
+                {"$geoNear": {"near": [0, 0], "distanceField": "d"}},
+                {"$match": {"p": 1}},
+                {"$limit": 2},
+            ],
+            id="after-geo-near",
+        ),
+        pytest.param(
+            [{"$search": {"text": {"query": "x", "path": "a"}}}, {"$match": {"a": 1}}],
+            [
+                {"$search": {"text": {"query": "x", "path": "a"}}},
+                {"$match": {"$and": [{"a": 1}, {"p": 1}]}},
+            ],
+            id="after-search-merged-into-its-match",
+        ),
+        pytest.param(
+            [{"$vectorSearch": {"index": "v", "path": "e", "queryVector": [1.0], "limit": 3}}],
+            [
+                {"$vectorSearch": {"index": "v", "path": "e", "queryVector": [1.0], "limit": 3}},
+                {"$match": {"p": 1}},
+            ],
+            id="after-vector-search",
+        ),
+        pytest.param(
+            [{"$sort": {"a": 1}}, {"$geoNear": {"near": [0, 0], "distanceField": "d"}}],
+            [
+                {"$match": {"p": 1}},
+                {"$sort": {"a": 1}},
+                {"$geoNear": {"near": [0, 0], "distanceField": "d"}},
+            ],
+            id="geo-near-not-first-is-left-to-the-server",
+        ),
+        pytest.param(
+            [{"$lookup": {"from": "b", "localField": "k", "foreignField": "k", "as": "bs"}}],
+            [
+                {"$match": {"p": 1}},
+                {"$lookup": {"from": "b", "localField": "k", "foreignField": "k", "as": "bs"}},
+            ],
+            id="lookup-only-adds-fields",
+        ),
     ],
-)
+)  # fmt: skip
 def test_merge_permissions(pipeline, expected):
     assert merge_permissions(pipeline, {"p": 1}) == expected
+
+
+@pytest.mark.parametrize(
+    "pipeline",
+    [
+        pytest.param([{"$unionWith": "secret"}], id="first"),
+        pytest.param(
+            [{"$match": {"a": 1}}, {"$unionWith": {"coll": "secret", "pipeline": []}}], id="later"
+        ),
+    ],
+)
+def test_union_with_is_refused_with_permissions(pipeline):
+    with pytest.raises(UnsupportedFeatureError, match="read that collection in a data source"):
+        merge_permissions(pipeline, {"p": 1})
+
+
+def test_union_with_is_kept_without_permissions():
+    assert build_pipeline([{"$unionWith": "secret"}], None, None) == [{"$unionWith": "secret"}]
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [
+        {"$searchMeta": {"count": {"type": "total"}}},
+        {"$collStats": {"count": {}}},
+        {"$indexStats": {}},
+        {"$documents": [{"a": 1}]},
+        {"$changeStream": {}},
+        {"$planCacheStats": {}},
+    ],
+    ids=lambda stage: next(iter(stage)),
+)
+def test_stage_reading_no_documents_is_refused_with_permissions(stage):
+    with pytest.raises(UnsupportedFeatureError, match="run it without permissions"):
+        merge_permissions([stage], {"p": 1})
+
+
+@pytest.mark.parametrize(
+    ("permissions", "expected"),
+    [
+        pytest.param({"or": []}, [{"$match": {"_id": {"$in": []}}}], id="empty-or-denies-all"),
+        pytest.param({"and": []}, [], id="empty-and-permits-all"),
+    ],
+)
+def test_empty_permission_groups(permissions, expected):
+    assert build_pipeline([], None, permissions) == expected
 
 
 @pytest.mark.parametrize(

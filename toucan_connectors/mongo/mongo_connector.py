@@ -82,8 +82,14 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
     )
     limitations: ClassVar[tuple[str, ...]] = (
         "Permissions filter the stored documents: they are merged into the pipeline's leading "
-        "`$match` (or put in front of it), so they name document fields, not fields computed "
-        "by later stages.",
+        "`$match` (or put in front of it, or right after an opening `$search`, `$vectorSearch` "
+        "or `$geoNear`), so they name document fields, not fields computed by later stages.",
+        "Permissions filter the read collection only: with permissions, `$unionWith` and a "
+        "pipeline opening with a stage that reads no stored documents (`$collStats`, "
+        "`$searchMeta`, `$documents`...) are refused, and the documents `$lookup` or "
+        "`$graphLookup` join from other collections are not filtered.",
+        "A result without documents is a frame without columns, with or without permissions: "
+        "MongoDB has no schema to name them.",
         "Permissions follow MongoDB's rule that an absent field is null: `isnull` on a field "
         "that no document has matches every document (and `notnull` none), where a SQL "
         "source rejects the unknown column.",

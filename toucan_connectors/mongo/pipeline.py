@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2.defaults import DEFAULT_NAMESPACE
 
-from toucan_connectors.errors import InvalidDataSourceError
+from toucan_connectors.errors import InvalidDataSourceError, UnsupportedFeatureError
 from toucan_connectors.permissions.mongo_filter import build_mongo_match
 from toucan_connectors.templating import has_template, render, template_variables
 
@@ -23,6 +23,29 @@ __all__ = [
 ]
 
 _LOGICAL = ("$and", "$or", "$nor")
+# Stages that must open a pipeline and pass documents on: permissions go right after them.
+_OPENING_STAGES = frozenset({"$search", "$vectorSearch", "$geoNear"})
+# Stages that must open a pipeline and yield something else than stored documents.
+_STATS_STAGES = frozenset(
+    {
+        "$searchMeta",
+        "$collStats",
+        "$indexStats",
+        "$planCacheStats",
+        "$documents",
+        "$changeStream",
+        "$currentOp",
+        "$listSessions",
+        "$listLocalSessions",
+        "$listSearchIndexes",
+        "$listSampledQueries",
+        "$shardedDataDistribution",
+        "$querySettings",
+        "$queryStats",
+    }
+)
+# Stages adding documents that a match at the start of the pipeline never sees.
+_UNFILTERED_STAGES = frozenset({"$unionWith"})
 # Names Jinja provides itself: a template using them needs no parameter.
 _JINJA_GLOBALS = frozenset(DEFAULT_NAMESPACE)
 
@@ -98,14 +121,46 @@ def drop_unset_clauses(match: Mapping[str, Any], given: set[str]) -> dict[str, A
 def merge_permissions(
     pipeline: list[dict[str, Any]], permission_match: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    """Merge a permission `$match` into the pipeline's leading `$match`, or prepend it."""
+    """Merge a permission `$match` into the pipeline's leading `$match`, or insert it.
+
+    The match goes first, or right after a stage that must open the pipeline (`$search`,
+    `$vectorSearch`, `$geoNear`).
+
+    Raises:
+        UnsupportedFeatureError: the pipeline brings documents the match would not filter
+            (`$unionWith`), or opens with a stage that reads no documents (`$collStats`...).
+    """
     if not permission_match:
         return pipeline
-    if pipeline and "$match" in pipeline[0]:
-        first = pipeline[0]["$match"]
+    _check_permitted_stages(pipeline)
+
+    position = 1 if pipeline and _stage_name(pipeline[0]) in _OPENING_STAGES else 0
+    head, rest = pipeline[:position], pipeline[position:]
+    if rest and "$match" in rest[0]:
+        first = rest[0]["$match"]
         merged = {"$and": [first, dict(permission_match)]} if first else dict(permission_match)
-        return [{"$match": merged}, *pipeline[1:]]
-    return [{"$match": dict(permission_match)}, *pipeline]
+        return [*head, {"$match": merged}, *rest[1:]]
+    return [*head, {"$match": dict(permission_match)}, *rest]
+
+
+def _check_permitted_stages(pipeline: list[dict[str, Any]]) -> None:
+    for position, stage in enumerate(pipeline):
+        name = _stage_name(stage)
+        if name in _UNFILTERED_STAGES:
+            raise UnsupportedFeatureError(
+                f"Stage {position} of the pipeline is {name}, which adds documents of another "
+                "collection that permissions would not filter: remove it, or read that "
+                "collection in a data source of its own."
+            )
+        if position == 0 and name in _STATS_STAGES:
+            raise UnsupportedFeatureError(
+                f"The pipeline opens with {name}, which reads no stored documents, so "
+                "permissions cannot filter it: run it without permissions."
+            )
+
+
+def _stage_name(stage: Mapping[str, Any]) -> str:
+    return str(next(iter(stage), ""))
 
 
 def page_stages(offset: int, limit: int | None) -> list[dict[str, Any]]:

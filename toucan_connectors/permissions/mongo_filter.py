@@ -46,7 +46,8 @@ def _translate(node: PermissionNode) -> dict[str, Any]:
     if isinstance(node, Condition):
         return {node.column: _operator_document(node)}
     if not node.items:
-        return {} if node.kind == "and" else {"_id": {"$exists": False, "$eq": None}}
+        # No value is in an empty list, whatever fields the documents have (even no `_id`).
+        return {} if node.kind == "and" else {"_id": {"$in": []}}
     return {f"${node.kind}": [_translate(item) for item in node.items]}
 
 
