@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import uuid
+from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pytest
-from bson import ObjectId
+from bson import Decimal128, ObjectId
 from pandas.testing import assert_frame_equal
 
 from toucan_connectors.errors import InvalidDataSourceError, TemplateError, UnsupportedFeatureError
@@ -44,6 +47,11 @@ def products_query(connector, query, parameters) -> pd.DataFrame:
 
 def ids(*values: int) -> pd.DataFrame:
     return pd.DataFrame({"_id": list(values)}, index=pd.RangeIndex(len(values)))
+
+
+def id_frame(values: list[int]) -> pd.DataFrame:
+    """The frame of an `_id` projection: no columns at all when no document matched."""
+    return ids(*values) if values else pd.DataFrame(index=pd.RangeIndex(0))
 
 
 def test_string_parameter_matches_only_the_string(connector, products):
@@ -96,11 +104,22 @@ def test_template_in_a_parameter_is_literal_text(connector, test_db, value):
 # --- Parameters of every type and optional filters --------------------------------------------
 
 
+PLUS_2 = datetime.timezone(datetime.timedelta(hours=2))
+
+
 @pytest.fixture
 def items(test_db):
     test_db.items.insert_many(
         [
-            {"_id": 1, "s": "a", "i": 1, "f": 1.5, "b": True, "d": datetime.datetime(2024, 1, 1)},
+            {
+                "_id": 1,
+                "s": "a",
+                "i": 1,
+                "f": 1.5,
+                "b": True,
+                "d": datetime.datetime(2024, 1, 1),
+                "m": Decimal128("1.5"),
+            },
             {"_id": 2, "s": "b", "i": 2, "f": 2.5, "b": False, "d": datetime.datetime(2024, 6, 1)},
             {"_id": 3, "s": None, "i": 3},
         ]
@@ -123,14 +142,88 @@ def items(test_db):
         ),
         pytest.param({"i": "{{ v.k }}"}, {"v": {"k": 2}}, [2], id="dict-attribute"),
         pytest.param({"s": "x-{{ v }}"}, {"v": "a"}, [], id="text-around"),
+        pytest.param(
+            {"d": {"$gte": "{{ v }}"}}, {"v": datetime.date(2024, 6, 1)}, [2], id="date-midnight"
+        ),
+        pytest.param(
+            {"d": {"$lt": "{{ v }}"}}, {"v": pd.Timestamp("2024-03-01")}, [1], id="timestamp"
+        ),
+        pytest.param(
+            {"d": {"$gte": "{{ v }}"}},
+            {"v": datetime.datetime(2024, 6, 1, 2, tzinfo=PLUS_2)},
+            [2],
+            id="aware-datetime",
+        ),
+        pytest.param({"m": "{{ v }}"}, {"v": Decimal("1.5")}, [1], id="decimal"),
+        pytest.param({"i": "{{ v }}"}, {"v": np.int64(2)}, [2], id="numpy-int"),
+        pytest.param({"f": {"$gt": "{{ v }}"}}, {"v": np.float64(2.0)}, [2], id="numpy-float"),
+        pytest.param({"b": "{{ v }}"}, {"v": np.bool_(False)}, [2], id="numpy-bool"),
+        pytest.param({"i": {"$in": "{{ v }}"}}, {"v": (1, 3)}, [1, 3], id="tuple"),
+        pytest.param(
+            {"i": {"$in": "{{ v }}"}}, {"v": [np.int64(1), np.int64(2)]}, [1, 2], id="numpy-list"
+        ),
     ],
-)
+)  # fmt: skip
 def test_parameter_types(connector, items, query, parameters, expected):
     pipeline = [{"$match": query}, {"$sort": {"_id": 1}}, {"$project": {"_id": 1}}]
 
     df = connector.get_df(source("items", pipeline, parameters=parameters))
 
-    assert df.get("_id", pd.Series([], dtype="int64")).tolist() == expected
+    assert_frame_equal(df, id_frame(expected))
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        pytest.param({1}, "a set ({1})", id="set"),
+        pytest.param(frozenset(), "a frozenset (frozenset())", id="frozenset"),
+        pytest.param(
+            uuid.UUID(int=1), "a UUID (UUID('00000000-0000-0000-0000-000000000001'))", id="uuid"
+        ),
+    ],
+)
+def test_parameter_mongodb_cannot_store_is_refused(connector, items, value, shown):
+    data_source = source("items", {"i": {"$in": "{{ v }}"}}, parameters={"v": value})
+
+    with pytest.raises(InvalidDataSourceError) as caught:
+        connector.get_df(data_source)
+
+    assert str(caught.value) == (
+        f'Parameter "v" is {shown}, which MongoDB cannot store: give a string, a number, a '
+        "boolean, a date, a list or a document instead."
+    )
+
+
+def test_decimal_parameter_beyond_decimal128_is_refused(connector, items):
+    data_source = source("items", {"m": "{{ v }}"}, parameters={"v": Decimal("1." + "1" * 40)})
+
+    with pytest.raises(InvalidDataSourceError, match="Decimal128 keeps \\(34\\): round it first"):
+        connector.get_df(data_source)
+
+
+@pytest.mark.parametrize(
+    ("permission", "expected"),
+    [
+        pytest.param(
+            {"column": "d", "operator": "ge", "value": datetime.date(2024, 6, 1)}, [2], id="date"
+        ),
+        pytest.param({"column": "m", "operator": "eq", "value": Decimal("1.5")}, [1], id="decimal"),
+        pytest.param({"column": "i", "operator": "in", "value": [np.int64(3)]}, [3], id="numpy"),
+    ],
+)
+def test_permission_value_types(connector, items, permission, expected):
+    pipeline = [{"$sort": {"_id": 1}}, {"$project": {"_id": 1}}]
+
+    df = connector.get_df(source("items", pipeline), permission)
+
+    assert_frame_equal(df, id_frame(expected))
+
+
+def test_permission_value_mongodb_cannot_store_is_refused(connector, items):
+    permission = {"column": "i", "operator": "eq", "value": {1}}
+
+    with pytest.raises(InvalidDataSourceError, match='permission on "i" is a set .*give a string'):
+        connector.get_df(source("items"), permission)
 
 
 @pytest.mark.parametrize(

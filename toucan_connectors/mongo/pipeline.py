@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from jinja2.defaults import DEFAULT_NAMESPACE
 
 from toucan_connectors.errors import InvalidDataSourceError, UnsupportedFeatureError
-from toucan_connectors.permissions.mongo_filter import build_mongo_match
+from toucan_connectors.permissions.mongo_filter import build_mongo_match, to_bson_value
 from toucan_connectors.templating import has_template, render, template_variables
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def render_query(query: Query, parameters: Mapping[str, Any] | None) -> list[dic
             body = drop_unset_clauses(body, given)
             if not body:
                 continue
-        body = render(body, parameters)
+        body = to_bson_value(render(body, parameters), _subject(position, parameters))
         if name == "$sort" and isinstance(body, list):
             body = _ordered_sort(body)
         pipeline.append({name: body})
@@ -157,6 +157,18 @@ def _check_permitted_stages(pipeline: list[dict[str, Any]]) -> None:
                 f"The pipeline opens with {name}, which reads no stored documents, so "
                 "permissions cannot filter it: run it without permissions."
             )
+
+
+def _subject(position: int, parameters: Mapping[str, Any] | None) -> Callable[[Any], str]:
+    """Return a function naming the parameter (or stage) a rendered value came from."""
+
+    def subject(value: Any) -> str:
+        for name, given in (parameters or {}).items():
+            if given is value:
+                return f'Parameter "{name}"'
+        return f"A value in stage {position} of the pipeline"
+
+    return subject
 
 
 def _stage_name(stage: Mapping[str, Any]) -> str:

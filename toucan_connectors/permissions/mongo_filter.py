@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import decimal
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from toucan_connectors.dependencies import import_optional
@@ -42,6 +43,54 @@ def build_mongo_match(
     return _translate(parse_permissions(permissions, parameters))
 
 
+def to_bson_value(value: Any, subject: Callable[[Any], str]) -> Any:
+    """Return `value` in types BSON stores, converting nested values too.
+
+    A date becomes its UTC midnight, a `Decimal` a `Decimal128`, a NumPy scalar its Python value
+    and a tuple a list; `None`, booleans, numbers, strings, bytes, datetimes and BSON's own
+    types are kept. `subject(bad)` names where an unstorable value was found, for the error.
+
+    Raises:
+        InvalidDataSourceError: a value has a type BSON cannot store (a set, a UUID...).
+    """
+    if value is None or isinstance(value, bool | int | float | str | bytes | datetime.datetime):
+        return value
+    if isinstance(value, datetime.date):
+        return datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.timezone.utc)
+    if isinstance(value, Mapping):
+        return {key: to_bson_value(item, subject) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_bson_value(item, subject) for item in value]
+    if isinstance(value, decimal.Decimal):
+        return _to_decimal128(value, subject)
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return _from_numpy(value, subject)
+    if type(value).__module__.startswith("bson") or isinstance(value, re.Pattern):
+        return value
+    raise InvalidDataSourceError(
+        f"{subject(value)} is a {type(value).__name__} ({value!r}), which MongoDB cannot store: "
+        "give a string, a number, a boolean, a date, a list or a document instead."
+    )
+
+
+def _to_decimal128(value: decimal.Decimal, subject: Callable[[Any], str]) -> Any:
+    bson = import_optional("bson", connector="MongoDB", extra="mongo", package="pymongo")
+    try:
+        return bson.Decimal128(value)
+    except decimal.DecimalException as exc:
+        raise InvalidDataSourceError(
+            f"{subject(value)} is the decimal {value}, which has more digits than MongoDB's "
+            "Decimal128 keeps (34): round it first."
+        ) from exc
+
+
+def _from_numpy(value: Any, subject: Callable[[Any], str]) -> Any:
+    if type(value).__name__ == "datetime64":
+        pd = import_optional("pandas", connector="MongoDB", extra="mongo")
+        return to_bson_value(pd.Timestamp(value).to_pydatetime(), subject)
+    return to_bson_value(value.item(), subject)
+
+
 def _translate(node: PermissionNode) -> dict[str, Any]:
     if isinstance(node, Condition):
         return {node.column: _operator_document(node)}
@@ -52,7 +101,9 @@ def _translate(node: PermissionNode) -> dict[str, Any]:
 
 
 def _operator_document(condition: Condition) -> dict[str, Any]:
-    value = condition.value
+    value = to_bson_value(
+        condition.value, lambda _: f'The value of the permission on "{condition.column}"'
+    )
     operator = condition.operator
     if operator in RANGE_OPERATORS:
         bound = _to_date(value) or to_number(value)
