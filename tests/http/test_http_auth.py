@@ -15,6 +15,7 @@ from toucan_connectors.http.auth import (
     DigestAuth,
     HttpAuth,
     build_auth,
+    secret_values,
 )
 from toucan_connectors.http.client import HttpClient, HttpRequest, HttpStatusError
 from toucan_connectors.http.oauth2 import OAuth2ClientCredentials
@@ -159,3 +160,39 @@ def test_client_credentials_refused_by_the_token_endpoint(httpserver: HTTPServer
 
     with pytest.raises(HttpStatusError, match=r"POST http://127\.0\.0\.1:\d+/token answered 401"):
         send_with(httpserver, client_credentials(httpserver))
+
+
+def test_client_credentials_token_expiring_in_zero_seconds_is_renewed(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_oneshot_request("/token").respond_with_json(
+        {"access_token": "A1", "expires_in": 0}
+    )
+    httpserver.expect_oneshot_request("/token").respond_with_json(
+        {"access_token": "A2", "expires_in": 3600}
+    )
+    httpserver.expect_request("/data", headers={"Authorization": "Bearer A2"}).respond_with_json(2)
+    httpserver.expect_request("/data", headers={"Authorization": "Bearer A1"}).respond_with_json(1)
+
+    client = HttpClient(provider="Test API", timeout=5.0)
+    client.session.auth = build_auth(client_credentials(httpserver), client)
+    results = [client.send(HttpRequest("GET", httpserver.url_for("/data"))).json() for _ in "ab"]
+
+    assert results == [1, 2]
+
+
+def test_client_secret_echoed_by_the_token_endpoint_is_masked(httpserver: HTTPServer) -> None:
+    echo = {"error": "invalid_client", "client_secret_echo": "s3cr3t"}
+    httpserver.expect_request("/token").respond_with_json(echo, 401)
+    config = client_credentials(httpserver)
+    client = HttpClient(provider="Test API", timeout=5.0, secrets=secret_values(config))
+    client.session.auth = build_auth(config, client)
+
+    with pytest.raises(HttpStatusError) as raised:
+        client.send(HttpRequest("GET", httpserver.url_for("/data")))
+
+    assert str(raised.value) == (
+        f"Test API: POST {httpserver.url_for('/token')} answered 401 UNAUTHORIZED: "
+        '\'{ "error": "invalid_client", "client_secret_echo": "***" }\'; check the URL, the '
+        "parameters and the credentials."
+    )

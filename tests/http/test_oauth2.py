@@ -200,3 +200,35 @@ def test_expired_token_without_refresh_token_says_to_authorize_again(
 
     with pytest.raises(InvalidConfigurationError, match="authorize again"):
         flow.get_access_token()
+
+
+def test_refused_refresh_says_to_authorize_again(
+    flow: AuthorizationCodeFlow, keeper: InMemorySecretsKeeper, httpserver: HTTPServer
+) -> None:
+    keeper.save("flow-1", {"access_token": "A1", "refresh_token": "R1", "expires_at": 0})
+    httpserver.expect_request("/token").respond_with_json({"error": "invalid_grant"}, 400)
+
+    with pytest.raises(
+        ProviderError,
+        match=r'OAuth2 flow "flow-1": the provider refused to refresh the access token \(400; '
+        r"the refresh token is likely revoked or expired\): authorize again from a new "
+        "authorization URL.",
+    ):
+        flow.get_access_token()
+
+
+def test_tokens_expiring_in_zero_seconds_are_refreshed_on_next_use(
+    flow: AuthorizationCodeFlow, keeper: InMemorySecretsKeeper, httpserver: HTTPServer
+) -> None:
+    keeper.save("flow-1:state", {"state": "S"})
+    httpserver.expect_oneshot_request("/token").respond_with_json(
+        {"access_token": "A1", "refresh_token": "R1", "expires_in": 0}
+    )
+    refresh = "grant_type=refresh_token&refresh_token=R1&client_id=app&client_secret=s3cr3t"
+    httpserver.expect_oneshot_request("/token", data=refresh).respond_with_json(
+        {"access_token": "A2", "expires_in": 3600}
+    )
+
+    flow.retrieve_tokens(f"{REDIRECT}?code=c0de&state=S")
+
+    assert flow.get_access_token() == "A2"

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -266,3 +268,83 @@ def test_next_link_back_to_the_first_page_is_a_cycle(httpserver: HTTPServer) -> 
 
     assert_frame_equal(df, numbers(range(3)))
     assert len(httpserver.log) == 2
+
+
+def test_offset_moves_on_by_the_rows_received_when_the_server_ignores_limit(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    def ten_rows(request: Request) -> Response:
+        offset = int(request.args["offset"])
+        return Response(
+            json.dumps(rows(range(23))[offset : offset + 10]), mimetype="application/json"
+        )
+
+    httpserver.expect_request("/api/items").respond_with_handler(ten_rows)
+    source = make_source(url="items", pagination={"kind": "offset_limit", "limit": 5})
+
+    df = make_connector(httpserver).get_df(source)
+
+    assert_frame_equal(df, numbers(range(23)))
+    assert [request.args["offset"] for request, _ in httpserver.log] == ["0", "10", "20"]
+    assert (
+        caplog.messages.count(
+            f"{httpserver.url_for('/api/items')} sent 10 records for a limit of 5; the next offset "
+            "moves on by the 10 received. If the filter makes several rows of one record, set "
+            "page_length_filter."
+        )
+        == 2
+    )
+
+
+def test_filter_that_drops_records_does_not_end_the_pages(httpserver: HTTPServer) -> None:
+    serve_offsets_of(httpserver, [{"n": n, "active": n % 2 == 0} for n in range(8)], 4)
+    source = make_source(
+        url="items",
+        filter="map(select(.active))",
+        pagination={"kind": "offset_limit", "limit": 4},
+    )
+
+    df = make_connector(httpserver).get_df(source)
+
+    assert_frame_equal(df, pd.DataFrame({"n": [0, 2, 4, 6], "active": [True] * 4}))
+    assert len(httpserver.log) == 3
+
+
+def test_null_record_counts_in_the_page_length(httpserver: HTTPServer) -> None:
+    serve_offsets_of(httpserver, [{"n": 0}, None, {"n": 2}, {"n": 3}], 3)
+    source = make_source(url="items", pagination={"kind": "offset_limit", "limit": 3})
+
+    df = make_connector(httpserver).get_df(source)
+
+    assert_frame_equal(df, pd.DataFrame({"n": [0.0, None, 2.0, 3.0]}))
+
+
+def test_next_link_cycle_is_found_whatever_the_order_of_the_query(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = httpserver.url_for("/api/items")
+    httpserver.expect_request("/api/items", query_string="a=1&b=2").respond_with_json(
+        {"rows": [{"n": 0}], "next": f"{base}?b=2&a=1&after=0"}
+    )
+    httpserver.expect_request("/api/items", query_string="b=2&a=1&after=0").respond_with_json(
+        {"rows": [{"n": 1}], "next": f"{base}?b=2&a=1#top"}
+    )
+    source = make_source(
+        url="items",
+        params={"a": 1, "b": 2},
+        filter=".rows",
+        pagination={"kind": "next_link", "next_link_filter": ".next"},
+    )
+
+    df = make_connector(httpserver).get_df(source)
+
+    assert_frame_equal(df, numbers(range(2)))
+    assert len(httpserver.log) == 2
+    assert "page 2 leads back to a page already read (a cycle)" in caplog.text
+
+
+def serve_offsets_of(httpserver: HTTPServer, data: list[Any], size: int) -> None:
+    for offset in range(0, len(data) + 1, size):
+        query = {"offset": str(offset), "limit": str(size)}
+        page = data[offset : offset + size]
+        httpserver.expect_request("/api/items", query_string=query).respond_with_json(page)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -25,6 +26,7 @@ __all__ = [
     "DigestAuth",
     "HttpAuth",
     "build_auth",
+    "secret_values",
 ]
 
 
@@ -99,8 +101,15 @@ class _ApiKeyAuth(AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if self.location == "header":
             request.headers[self.name] = self.key.get_secret_value()
-        else:
-            request.prepare_url(request.url, {self.name: self.key.get_secret_value()})
+            return request
+
+        # A next link may already carry the key: replace it rather than send it twice.
+        parts = urlsplit(request.url or "")
+        kept = [(name, value) for name, value in parse_qsl(parts.query, True) if name != self.name]
+        request.prepare_url(
+            urlunsplit(parts._replace(query=urlencode(kept))),
+            {self.name: self.key.get_secret_value()},
+        )
         return request
 
 
@@ -122,3 +131,11 @@ def build_auth(
     if isinstance(config, OAuth2ClientCredentials):
         return BearerTokenAuth(ClientCredentialsFlow(config, client).get_access_token)
     return BearerTokenAuth(AuthorizationCodeFlow(config, client, keeper).get_access_token)
+
+
+def secret_values(config: HttpAuth | None) -> list[str]:
+    """Return the secret values of `config`, to be masked wherever a server might echo them."""
+    if config is None:
+        return []
+    values = [getattr(config, name, None) for name in ("password", "token", "key", "client_secret")]
+    return [value.get_secret_value() for value in values if isinstance(value, SecretStr)]

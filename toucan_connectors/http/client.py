@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, urljoin, urlsplit, urlunsplit
 
 import requests
 import tenacity
 from requests.auth import AuthBase
 
-from toucan_connectors.errors import ConnectionFailedError, ProviderError
+from toucan_connectors.errors import (
+    ConnectionFailedError,
+    InvalidConfigurationError,
+    ProviderError,
+    ToucanConnectorError,
+)
 from toucan_connectors.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
@@ -26,14 +32,22 @@ __all__ = [
     "HttpStatusError",
     "NoAuth",
     "parse_retry_after",
+    "redact_text",
     "redact_url",
 ]
 
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 """Statuses worth another try: the server is busy or failed, the request itself may be fine."""
 
+RETRY_AFTER_CEILING = 300.0
+"""Longest `Retry-After` ever waited, in seconds; a longer one fails at once."""
+
 _BODY_EXCERPT = 200
+_BODY_SCAN = 20_000
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_QUERY_IN_TEXT = re.compile(r"\?[^\s'\"<>()]+")
+_MIN_SECRET_LENGTH = 3
+_LOGGERS_TO_REDACT = ("urllib3.connectionpool", "urllib3.util.retry")
 
 
 @dataclass(frozen=True)
@@ -82,7 +96,17 @@ class _RetryableStatus(Exception):
         self.response = response
 
 
-_TRANSIENT = (requests.ConnectionError, requests.Timeout, _RetryableStatus)
+_TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    _RetryableStatus,
+)
+
+
+def _is_transient(error: BaseException) -> bool:
+    # A certificate problem does not go away by asking again.
+    return isinstance(error, _TRANSIENT) and not isinstance(error, requests.exceptions.SSLError)
 
 
 class _CrossOriginRedirect(Exception):
@@ -122,8 +146,48 @@ def redact_url(url: str) -> str:
     """Return `url` without its query string, fragment and user info, safe for logs and errors."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = f"{host}:{port}" if port else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """Return `text` with query strings cut out and every one of `secrets` masked as `***`."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) < _MIN_SECRET_LENGTH:
+            continue
+        for spelling in {secret, quote(secret, safe=""), quote_plus(secret, safe="")}:
+            text = text.replace(spelling, "***")
+    return _QUERY_IN_TEXT.sub("?<query hidden>", text)
+
+
+class _RedactQueryStrings(logging.Filter):
+    """Rewrites a log record so that no URL in it keeps its query string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Replace the record's message with its redacted text; never drop the record."""
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        redacted = _QUERY_IN_TEXT.sub("?<query hidden>", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_QUERY_FILTER = _RedactQueryStrings()
+
+
+def install_log_redaction() -> None:
+    """Add the query string filter to urllib3's request loggers, once; handlers are untouched."""
+    for name in _LOGGERS_TO_REDACT:
+        target = logging.getLogger(name)
+        if _QUERY_FILTER not in target.filters:
+            target.addFilter(_QUERY_FILTER)
 
 
 class HttpClient:
@@ -131,10 +195,13 @@ class HttpClient:
 
     Connection errors, timeouts, 429 and 5xx are retried with exponential backoff and jitter, or
     after the `Retry-After` the server asked for, until `retry_policy` runs out of attempts or
-    of total time. Other 4xx raise `HttpStatusError` at once. A redirect to another scheme, host
-    or port raises `ProviderError`, so credentials never leave the origin. Booleans in the query
-    string and in form data are sent as `true` / `false`. Nothing secret is ever logged: only
-    the method, host and path.
+    of total time. A `Retry-After` longer than `max_delay` (or `RETRY_AFTER_CEILING` when
+    there is none) is not waited for. Other 4xx raise `HttpStatusError` at once. A redirect to
+    another scheme, host or port raises `ProviderError`, so credentials never leave the origin.
+    Booleans in the query string and in form data are sent as `true` / `false`. Nothing secret
+    is ever logged: only the method, host and path; urllib3's request lines lose their query
+    string. Error messages hold no query string, and the `secrets` (plus any value given to
+    `add_secret`) are masked in the response excerpts they quote.
     """
 
     def __init__(
@@ -147,30 +214,41 @@ class HttpClient:
         cert: str | tuple[str, str] | None = None,
         verify: bool = True,
         proxies: Mapping[str, str] | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
         self.provider = provider
         self.timeout = timeout
         self.retry_policy = retry_policy
+        self.secrets: set[str] = {value for value in secrets if value}
         self.session: requests.Session = _SameOriginSession()
         self.session.auth = auth
         self.session.cert = cert
         self.session.verify = verify
         if proxies:
             self.session.proxies.update(proxies)
+        install_log_redaction()
+
+    def add_secret(self, value: str) -> None:
+        """Mask `value` (a token fetched at run time, say) in every later error message."""
+        if value:
+            self.secrets.add(value)
 
     def send(self, request: HttpRequest, *, auth: AuthBase | None = None) -> requests.Response:
         """Send `request`, retrying transient failures; return a response with a 2xx/3xx status.
 
         Raises:
-            ConnectionFailedError: the server could not be reached or did not answer in time.
+            ConnectionFailedError: the server could not be reached, did not answer in time,
+                failed the TLS handshake or cut the body short.
             HttpStatusError: the server answered with an error status.
-            ProviderError: the server redirected to another scheme, host or port.
+            ProviderError: the server redirected to another scheme, host or port, in a loop, or
+                sent a body that cannot be decoded.
+            InvalidConfigurationError: the URL is not an http(s) URL or cannot be sent.
         """
         where = f"{request.method} {redact_url(request.url)}"
         retrying = tenacity.Retrying(
             stop=self._stop(),
             wait=self._wait,
-            retry=tenacity.retry_if_exception_type(_TRANSIENT),
+            retry=tenacity.retry_if_exception(_is_transient),
             before_sleep=lambda state: _log_retry(state, where),
             sleep=lambda seconds: _sleep(seconds),
             reraise=True,
@@ -181,33 +259,23 @@ class HttpClient:
             raise self._status_error(exc.response, gave_up=True) from None
         except _CrossOriginRedirect as exc:
             raise self._redirect_error(request.method, exc) from None
-        except requests.Timeout as exc:
-            raise ConnectionFailedError(
-                f"{self.provider}: {where} got no answer within {self.timeout:g}s: check that "
-                "the server is up, or raise the connector's timeout."
-            ) from exc
-        except requests.ConnectionError as exc:
-            raise ConnectionFailedError(
-                f"{self.provider}: {where} could not connect ({type(exc).__name__}): check the "
-                "base route, the network and the proxies."
-            ) from exc
+        except requests.RequestException as exc:
+            raise self._transport_error(where, exc) from None
 
     def probe(self, url: str, *, auth: AuthBase | None = None) -> requests.Response:
         """Send one GET without retries and return the response whatever its status.
 
         Raises:
             ConnectionFailedError: the server could not be reached or did not answer in time.
-            ProviderError: the server redirected to another scheme, host or port.
+            ProviderError: the server redirected to another scheme, host or port, or in a loop.
+            InvalidConfigurationError: the URL is not an http(s) URL or cannot be sent.
         """
         try:
             return self.session.get(url, auth=auth, timeout=self.timeout)
         except _CrossOriginRedirect as exc:
             raise self._redirect_error("GET", exc) from None
         except requests.RequestException as exc:
-            raise ConnectionFailedError(
-                f"{self.provider}: GET {redact_url(url)} failed ({type(exc).__name__}): check "
-                "the base route, the network and the proxies."
-            ) from exc
+            raise self._transport_error(f"GET {redact_url(url)}", exc) from None
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -236,9 +304,16 @@ class HttpClient:
         if policy is None:
             return tenacity.stop_after_attempt(1)
         stop: tenacity.stop.stop_base = tenacity.stop_after_attempt(policy.max_attempts)
+        stop = stop | _stop_on_long_wait(self._longest_wait())
         if policy.max_delay is not None:
             stop = stop | tenacity.stop_before_delay(policy.max_delay)
         return stop
+
+    def _longest_wait(self) -> float:
+        policy = self.retry_policy
+        if policy is None or policy.max_delay is None:
+            return RETRY_AFTER_CEILING
+        return min(policy.max_delay, RETRY_AFTER_CEILING)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -259,14 +334,70 @@ class HttpClient:
             "directly, if it is trusted."
         )
 
+    def _transport_error(self, where: str, exc: requests.RequestException) -> ToucanConnectorError:
+        # The requests error's own text holds the URL with its query string: never chain it.
+        reason = redact_text(_reason(exc), self.secrets)
+        if isinstance(exc, requests.exceptions.SSLError):
+            return ConnectionFailedError(
+                f"{self.provider}: {where} failed the TLS handshake ({reason}): check the "
+                "server's certificate, the connector's `verify` setting and its client `cert`."
+            )
+        if isinstance(exc, requests.Timeout):
+            return ConnectionFailedError(
+                f"{self.provider}: {where} got no answer within {self.timeout:g}s: check that "
+                "the server is up, or raise the connector's timeout."
+            )
+        if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+            return ConnectionFailedError(
+                f"{self.provider}: {where} was cut off before the whole body arrived "
+                f"({reason}): check the network and the proxies, or try again later."
+            )
+        if isinstance(exc, requests.ConnectionError):
+            return ConnectionFailedError(
+                f"{self.provider}: {where} could not connect ({type(exc).__name__}: {reason}): "
+                "check the base route, the network and the proxies."
+            )
+        if isinstance(exc, requests.TooManyRedirects):
+            return ProviderError(
+                f"{self.provider}: {where} was redirected too many times (a redirect loop): "
+                "check the URL, or use the final URL directly."
+            )
+        if isinstance(exc, requests.exceptions.ContentDecodingError):
+            return ProviderError(
+                f"{self.provider}: {where} answered a body that does not match its "
+                f"Content-Encoding ({reason}): the server is at fault; check the URL or ask "
+                "its owner."
+            )
+        if isinstance(exc, requests.exceptions.InvalidSchema | requests.exceptions.MissingSchema):
+            return InvalidConfigurationError(
+                f"{self.provider}: {where} is not an http:// or https:// URL: start the base "
+                "route (and any absolute data source URL) with http:// or https://."
+            )
+        if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidHeader):
+            return InvalidConfigurationError(
+                f"{self.provider}: {where} cannot be sent ({type(exc).__name__}: {reason}): "
+                "check the URL and the headers."
+            )
+        return ProviderError(
+            f"{self.provider}: {where} failed ({type(exc).__name__}: {reason}): check the URL, "
+            "the network and the proxies."
+        )
+
     def _status_error(self, response: requests.Response, *, gave_up: bool) -> HttpStatusError:
         where = f"{response.request.method} {redact_url(response.url)}"
-        body = " ".join(response.text[:_BODY_EXCERPT].split())
+        text = redact_text(response.text[:_BODY_SCAN], self.secrets)
+        body = " ".join(text[:_BODY_EXCERPT].split())
         advice = (
             "the server kept failing; try again later"
             if gave_up
             else "check the URL, the parameters and the credentials"
         )
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if gave_up and retry_after is not None and retry_after > self._longest_wait():
+            advice = (
+                f"it asked to wait {retry_after:g}s (Retry-After), more than the "
+                f"{self._longest_wait():g}s the retry policy allows; try again later"
+            )
         return HttpStatusError(
             f"{self.provider}: {where} answered {response.status_code} {response.reason}: "
             f"{body!r}; {advice}.",
@@ -297,6 +428,34 @@ def _to_form_values(values: Any) -> Any:
     if isinstance(values, list | tuple):
         return [_to_form_values(value) for value in values]
     return values
+
+
+def _reason(exc: BaseException) -> str:
+    """Return the innermost cause of a requests error, in one line."""
+    cause: BaseException = exc
+    for _ in range(5):
+        inner = getattr(cause, "reason", None)
+        if not isinstance(inner, BaseException):
+            args = getattr(cause, "args", ())
+            inner = args[0] if args and isinstance(args[0], BaseException) else None
+        if inner is None:
+            break
+        cause = inner
+    details: tuple[Any, ...] = tuple(getattr(cause, "args", ()))
+    message = details[0] if len(details) > 1 and isinstance(details[0], str) else str(cause)
+    text = " ".join(message.split())
+    return text[:200] or type(cause).__name__
+
+
+class _stop_on_long_wait(tenacity.stop.stop_base):  # noqa: N801 - named like tenacity's stops
+    """Stop rather than sleep longer than `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        """Tell whether the next wait is longer than allowed."""
+        return (retry_state.upcoming_sleep or 0.0) > self.seconds
 
 
 def _sleep(seconds: float) -> None:

@@ -29,7 +29,7 @@ from toucan_connectors.errors import (
     ProviderError,
     ToucanConnectorError,
 )
-from toucan_connectors.http.client import HttpClient, HttpRequest, NoAuth
+from toucan_connectors.http.client import HttpClient, HttpRequest, HttpStatusError, NoAuth
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +239,7 @@ class AuthorizationCodeFlow:
                 f'OAuth2 flow "{self.config.auth_flow_id}" has no tokens yet: open the '
                 "authorization URL and complete the consent first."
             )
+        self.client.add_secret(str(token["access_token"]))
         if _expires_soon(token):
             token = self._refresh(token)
         return str(token["access_token"])
@@ -251,7 +252,17 @@ class AuthorizationCodeFlow:
                 "provider gave no refresh token: authorize again."
             )
         logger.debug("OAuth2 flow %r: refreshing the access token", self.config.auth_flow_id)
-        fresh = self._request({"grant_type": "refresh_token", "refresh_token": refresh_token})
+        self.client.add_secret(str(refresh_token))
+        try:
+            fresh = self._request({"grant_type": "refresh_token", "refresh_token": refresh_token})
+        except HttpStatusError as exc:
+            if exc.status_code not in (400, 401):
+                raise
+            raise ProviderError(
+                f'OAuth2 flow "{self.config.auth_flow_id}": the provider refused to refresh the '
+                f"access token ({exc.status_code}; the refresh token is likely revoked or "
+                "expired): authorize again from a new authorization URL."
+            ) from None
         fresh.setdefault("refresh_token", refresh_token)
         self._keeper().save(self.config.auth_flow_id, fresh)
         return fresh
@@ -311,9 +322,23 @@ def _request_token(
         )
 
     token = {key: body[key] for key in ("access_token", "refresh_token") if body.get(key)}
-    expires_in = body.get("expires_in")
-    token["expires_at"] = time.time() + float(expires_in) if expires_in else None
+    for key in ("access_token", "refresh_token"):
+        if key in token:
+            client.add_secret(str(token[key]))
+    token["expires_at"] = _expires_at(body.get("expires_in"))
     return token
+
+
+def _expires_at(expires_in: Any) -> float | None:
+    """Return when a token given `expires_in` seconds expires; 0 means already expired."""
+    if expires_in is None or isinstance(expires_in, bool):
+        return None
+    try:
+        seconds = float(expires_in)
+    except (TypeError, ValueError):
+        logger.warning("The token endpoint sent an expires_in that is not a number; ignored")
+        return None
+    return time.time() + max(seconds, 0.0)
 
 
 def _expires_soon(token: Mapping[str, Any]) -> bool:

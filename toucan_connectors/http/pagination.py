@@ -2,7 +2,8 @@
 
 Every kind stops on an empty page, on a repeated cursor or link (a cycle) and after `max_pages`
 pages, with a warning in the last two cases. Offset/limit and page number also stop on a page
-shorter than the page size.
+shorter than the page size. A page's length is what `page_length_filter` gives, or else what the
+caller's `count_records` counts (the raw records), or else its rows.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 from abc import abstractmethod
 from collections.abc import Callable, Generator
 from typing import Annotated, Any, Literal
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +29,7 @@ __all__ = [
     "PageNumberPagination",
     "Pagination",
     "iterate_pages",
+    "normalise_url",
 ]
 
 Fetch = Callable[[HttpRequest], tuple[requests.Response, Any]]
@@ -42,8 +44,9 @@ class _PaginationBase(BaseModel):
     )
     page_length_filter: str | None = Field(
         None,
-        description="jq expression on a raw page whose list (or number) gives the page's row "
-        "count; by default the rows the data source's filter makes of the page.",
+        description="jq expression on a raw page whose list (or number) gives the page's "
+        "length; by default the page's records when it is a list, else the records the data "
+        "source's filter gives.",
     )
     location: Literal["params", "json"] = Field(
         "params", description="Where the pagination values go: the query string or the JSON body."
@@ -72,6 +75,12 @@ class _PaginationBase(BaseModel):
         """Tell whether `error` on page `number` means there are no more pages."""
         return False
 
+    def _sent_value(self, request: HttpRequest, name: str) -> Any:
+        """Return the value `name` has in the request, where this pagination puts its values."""
+        if self.location == "json":
+            return request.json.get(name) if isinstance(request.json, dict) else None
+        return request.params.get(name)
+
 
 class OffsetLimitPagination(_PaginationBase):
     """Pages asked for by a row offset and a page size."""
@@ -97,10 +106,22 @@ class OffsetLimitPagination(_PaginationBase):
         length: int,
         number: int,
     ) -> NextRequest:
-        """Ask for the next `limit` rows unless this page was short."""
+        """Ask for the rows after those read so far unless this page was short."""
         if length < self.limit:
             return None
-        values = {self.offset_name: (number + 1) * self.limit, self.limit_name: self.limit}
+        if length > self.limit:
+            logger.warning(
+                "%s sent %d records for a limit of %d; the next offset moves on by the %d "
+                "received. If the filter makes several rows of one record, set "
+                "page_length_filter.",
+                redact_url(request.url),
+                length,
+                self.limit,
+                length,
+            )
+        sent = self._sent_value(request, self.offset_name)
+        offset = sent if isinstance(sent, int) and not isinstance(sent, bool) else 0
+        values = {self.offset_name: offset + length, self.limit_name: self.limit}
         return request.with_values(self.location, values), None
 
 
@@ -203,8 +224,8 @@ class NextLinkPagination(_PaginationBase):
     )
 
     def page_key(self, response: requests.Response) -> str | None:
-        """Return the URL of the page just read."""
-        return response.url
+        """Return the URL of the page just read, normalised."""
+        return normalise_url(response.url)
 
     def next_request(
         self,
@@ -224,7 +245,26 @@ class NextLinkPagination(_PaginationBase):
         url = urljoin(response.url, str(link))
         return HttpRequest(
             request.method, url, {}, request.headers, request.json, request.data
-        ), url
+        ), normalise_url(url)
+
+
+def normalise_url(url: str) -> str:
+    """Return `url` in one spelling: scheme and host lowercased, default port, query sorted.
+
+    Two links that differ only in the order of their query values, or in a fragment, name the
+    same page; the cycle check compares these spellings.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None and port != {"http": 80, "https": 443}.get(scheme):
+        host = f"{host}:{port}"
+    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return urlunsplit((scheme, host, parts.path or "/", query, ""))
 
 
 Pagination = Annotated[
@@ -240,6 +280,8 @@ def iterate_pages(
     fetch: Fetch,
     to_rows: Callable[[Any], list[Any]],
     source: str,
+    *,
+    count_records: Callable[[Any], int] | None = None,
 ) -> Generator[list[Any], None, None]:
     """Yield the rows of each page in turn; stop fetching as soon as the caller stops asking.
 
@@ -249,6 +291,8 @@ def iterate_pages(
         fetch: sends a request and returns its response and parsed body.
         to_rows: turns a parsed body into rows (the data source's filter and flattening).
         source: the data source name, for log messages.
+        count_records: counts a parsed body's records, for the page length; by default the
+            rows. Count what the server sent, before any filter drops or multiplies records.
     """
     if pagination is None:
         yield to_rows(fetch(request)[1])
@@ -272,7 +316,7 @@ def iterate_pages(
         if page_key is not None:
             seen.add(page_key)
 
-        length = _page_length(pagination, payload, rows)
+        length = _page_length(pagination, payload, rows, count_records)
         following = (
             None
             if length == 0
@@ -304,9 +348,14 @@ def iterate_pages(
             return
 
 
-def _page_length(pagination: Pagination, payload: Any, rows: list[Any]) -> int:
+def _page_length(
+    pagination: Pagination,
+    payload: Any,
+    rows: list[Any],
+    count_records: Callable[[Any], int] | None,
+) -> int:
     if pagination.page_length_filter is None:
-        return len(rows)
+        return len(rows) if count_records is None else count_records(payload)
     value = first_jq(pagination.page_length_filter, payload)
     if isinstance(value, list | dict | str):
         return len(value)

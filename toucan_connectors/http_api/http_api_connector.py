@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import xml.etree.ElementTree as ET
-from collections.abc import Generator
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from xml.parsers.expat import ExpatError
 
 import pandas as pd
@@ -15,8 +16,8 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from toucan_connectors.dependencies import import_optional
-from toucan_connectors.errors import ProviderError
-from toucan_connectors.http.auth import HttpAuth, build_auth
+from toucan_connectors.errors import InvalidDataSourceError, ProviderError
+from toucan_connectors.http.auth import HttpAuth, build_auth, secret_values
 from toucan_connectors.http.client import HttpClient, HttpRequest, NoAuth, redact_url
 from toucan_connectors.http.filters import run_jq
 from toucan_connectors.http.oauth2 import (
@@ -28,7 +29,7 @@ from toucan_connectors.http.pagination import Pagination, iterate_pages
 from toucan_connectors.retry import RetryPolicy
 from toucan_connectors.slicing import RetrievedPage
 from toucan_connectors.status import CheckFailedError, StatusCheck, host_and_port_checks
-from toucan_connectors.templating import render
+from toucan_connectors.templating import has_template, render
 from toucan_connectors.toucan_connector import Permissions, ToucanConnector, ToucanDataSource
 
 logger = logging.getLogger(__name__)
@@ -37,16 +38,51 @@ __all__ = ["HttpAPIConnector", "HttpAPIDataSource", "HttpTemplate"]
 
 TYPE_KEY = "HttpAPI"
 
+_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+_SENSITIVE_PARTS = ("key", "token", "secret", "password")
+_NAMESPACE = re.compile(r"\{[^}]*\}")
+
+
+def _is_sensitive_header(name: Any) -> bool:
+    lowered = str(name).lower()
+    return lowered in _SENSITIVE_HEADERS or any(part in lowered for part in _SENSITIVE_PARTS)
+
+
+def _masked_headers(headers: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if headers is None:
+        return None
+    return {
+        name: "**********" if _is_sensitive_header(name) and value is not None else value
+        for name, value in headers.items()
+    }
+
+
+def _repr_with_masked_headers(args: Iterable[tuple[str | None, Any]]) -> Iterator[Any]:
+    for name, value in args:
+        yield name, (_masked_headers(value) if name == "headers" else value)
+
 
 class HttpAPIDataSource(ToucanDataSource):
     """One request (or one paginated series of requests) to the connector's API."""
 
     model_config = ConfigDict(populate_by_name=True)
 
-    url: str = Field(description="Path relative to the connector's `baseroute`, templated.")
+    unrendered_fields: ClassVar[frozenset[str]] = frozenset({"url"})
+    """The URL is rendered by the connector, which percent-encodes each value it receives."""
+
+    url: str = Field(
+        description="Path relative to the connector's `baseroute`, templated; each value "
+        "rendered into it is percent-encoded, so a value never adds a `/`, `?` or `#`."
+    )
     method: Literal["GET", "POST", "PUT", "PATCH"] = Field("GET", description="HTTP method.")
-    headers: dict[str, Any] | None = Field(None, description="Request headers, templated.")
-    params: dict[str, Any] | None = Field(None, description="Query string values, templated.")
+    headers: dict[str, Any] | None = Field(
+        None,
+        description="Request headers, templated; a null value is not sent. Credentials belong "
+        "in the connector's `auth`.",
+    )
+    params: dict[str, Any] | None = Field(
+        None, description="Query string values, templated; a null value is not sent."
+    )
     json_body: Any = Field(None, alias="json", description="JSON request body, templated.")
     data: str | dict[str, Any] | None = Field(
         None, description="Form or raw request body, templated."
@@ -70,17 +106,29 @@ class HttpAPIDataSource(ToucanDataSource):
     )
     pagination: Pagination | None = Field(None, description="How to ask for the next page.")
 
+    def __repr_args__(self) -> Any:
+        """Show the fields, with the values of credential-like headers masked."""
+        return _repr_with_masked_headers(super().__repr_args__())
+
 
 class HttpTemplate(BaseModel):
     """Values sent with every request, under each data source's own values."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    headers: dict[str, Any] | None = Field(None, description="Headers sent with every request.")
+    headers: dict[str, Any] | None = Field(
+        None,
+        description="Headers sent with every request; credentials belong in the connector's "
+        "`auth` (header values are masked in repr only).",
+    )
     params: dict[str, Any] | None = Field(None, description="Query values sent every time.")
     json_body: dict[str, Any] | None = Field(
         None, alias="json", description="JSON body fields sent with every request."
     )
+
+    def __repr_args__(self) -> Any:
+        """Show the fields, with the values of credential-like headers masked."""
+        return _repr_with_masked_headers(super().__repr_args__())
 
 
 class HttpAPIConnector(ToucanConnector, data_source_model=HttpAPIDataSource):
@@ -103,8 +151,8 @@ class HttpAPIConnector(ToucanConnector, data_source_model=HttpAPIDataSource):
         "refused, so that credentials never leave for another host.",
         "A redirect to another scheme, host or port is refused, with or without auth, so that "
         "keys, headers and cookies never leave for another host: use the final URL directly.",
-        "urllib3 logs request lines, query string included, at DEBUG level: keep the "
-        '"urllib3" logger above DEBUG when an API key travels in the query string.',
+        "Header values in `headers` and `template.headers` are plain values, masked in repr "
+        "but not in `model_dump`: put credentials in `auth`.",
     )
 
     baseroute: str = Field(description="Base URL every data source URL is relative to.")
@@ -134,8 +182,14 @@ class HttpAPIConnector(ToucanConnector, data_source_model=HttpAPIDataSource):
     @field_validator("baseroute")
     @classmethod
     def _no_password_in_baseroute(cls, baseroute: str) -> str:
+        parts = urlsplit(baseroute)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"{redact_url(baseroute)!r} is not an http:// or https:// URL with a host: "
+                "write it like https://api.example.com/v1"
+            )
         # A password inside the URL would show in repr, dumps and cache keys: it is no secret.
-        if urlsplit(baseroute).password is not None:
+        if parts.password is not None:
             raise ValueError(
                 "the URL holds a password: remove it and set `auth` to basic auth instead"
             )
@@ -220,24 +274,41 @@ class HttpAPIConnector(ToucanConnector, data_source_model=HttpAPIDataSource):
         def to_rows(payload: Any) -> list[dict[str, Any]]:
             return _to_rows(payload, data_source)
 
-        return iterate_pages(data_source.pagination, request, fetch, to_rows, data_source.domain)
+        def count_records(payload: Any) -> int:
+            return _count_records(payload, data_source)
+
+        return iterate_pages(
+            data_source.pagination,
+            request,
+            fetch,
+            to_rows,
+            data_source.domain,
+            count_records=count_records,
+        )
 
     def _build_request(self, data_source: HttpAPIDataSource) -> HttpRequest:
         template = self.template or HttpTemplate()
         parameters = data_source.parameters
         headers = {**(render(template.headers, parameters) or {}), **(data_source.headers or {})}
         params = {**(render(template.params, parameters) or {}), **(data_source.params or {})}
+        body = _merged_body(
+            render(template.json_body, parameters), data_source.json_body, data_source
+        )
 
-        body = data_source.json_body
-        template_body = render(template.json_body, parameters)
-        if isinstance(template_body, dict) and (body is None or isinstance(body, dict)):
-            body = {**template_body, **(body or {})}
+        pagination = data_source.pagination
+        if pagination is not None and pagination.location == "json":
+            if body is not None and not isinstance(body, dict):
+                raise InvalidDataSourceError(
+                    f'Data source "{data_source.domain}": the pagination goes in the JSON body '
+                    f"(location: json), but the body is a {type(body).__name__}, not an "
+                    'object: send an object body, or set the pagination\'s location to "params".'
+                )
 
         return HttpRequest(
             method=data_source.method,
-            url=self._full_url(data_source.url),
+            url=self._full_url(_render_url(data_source.url, parameters, data_source.domain)),
             params=params,
-            headers={str(name): str(value) for name, value in headers.items()},
+            headers={str(name): str(value) for name, value in headers.items() if value is not None},
             json=body,
             data=data_source.data,
         )
@@ -286,6 +357,7 @@ class HttpAPIConnector(ToucanConnector, data_source_model=HttpAPIDataSource):
                 cert=cert,
                 verify=self.verify,
                 proxies=self.proxies,
+                secrets=secret_values(self.auth),
             )
             client.session.auth = build_auth(self.auth, client, self._secrets_keeper)
             self._client = client
@@ -300,36 +372,139 @@ class HttpAPIConnector(ToucanConnector, data_source_model=HttpAPIDataSource):
         return AuthorizationCodeFlow(self.auth, self._http(), self._secrets_keeper)
 
 
+def _merged_body(template_body: Any, body: Any, data_source: HttpAPIDataSource) -> Any:
+    """Return the JSON body: the template's fields under the data source's own."""
+    if body is not None and data_source.data is not None:
+        raise InvalidDataSourceError(
+            f'Data source "{data_source.domain}" has both a JSON body (`json`) and form data '
+            "(`data`), and a request carries only one: keep one of them."
+        )
+    if template_body is None:
+        return body
+    if data_source.data is not None or not (body is None or isinstance(body, dict)):
+        sent = "form data" if data_source.data is not None else f"a {type(body).__name__} body"
+        raise InvalidDataSourceError(
+            f'Data source "{data_source.domain}" sends {sent}, into which the connector\'s '
+            "template JSON fields cannot be merged: send an object `json` body, or move the "
+            "template's `json` fields into the data sources that need them."
+        )
+    return {**template_body, **(body or {})}
+
+
+def _render_url(url: str, parameters: Mapping[str, Any] | None, source: str) -> str:
+    """Render the URL template, each value percent-encoded so it stays inside its segment."""
+    if not has_template(url):
+        return url
+
+    encoded = {
+        name: _encode_url_value(value, name, source) for name, value in (parameters or {}).items()
+    }
+    result = render(url, encoded)
+
+    if isinstance(result, bool):
+        return "true" if result else "false"
+    if isinstance(result, int | float | str):
+        return str(result)
+    raise InvalidDataSourceError(
+        f'Data source "{source}": the URL template {url!r} gives '
+        f"{'null' if result is None else 'a ' + type(result).__name__}, not a path: render a "
+        "string or a number into it."
+    )
+
+
+def _encode_url_value(value: Any, name: str, source: str) -> Any:
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return {key: _encode_url_value(item, name, source) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode_url_value(item, name, source) for item in value]
+    text = str(value)
+    if text in (".", ".."):
+        raise InvalidDataSourceError(
+            f'Data source "{source}": the parameter "{name}" is {text!r}, which would move the '
+            "URL to another path: pass a real identifier."
+        )
+    return quote(text, safe="")
+
+
 def _parse_xml(text: str, data_source: HttpAPIDataSource, where: str) -> Any:
     xmltodict = import_optional("xmltodict", connector=TYPE_KEY, extra="http_api")
     try:
-        if data_source.xpath is None:
-            return xmltodict.parse(text)
-        elements = ET.fromstring(text).findall(data_source.xpath)
+        root = ET.fromstring(text)
     except (ExpatError, ET.ParseError) as exc:
         raise ProviderError(
             f'Data source "{data_source.domain}": {where} returned a body that is not valid XML '
             f'({exc}): check the URL, or set responsetype to "json".'
         ) from exc
+    _strip_namespaces(root)
+
+    if data_source.xpath is None:
+        return xmltodict.parse(ET.tostring(root, encoding="unicode"))
+
+    xpath = _NAMESPACE.sub("", data_source.xpath)
+    try:
+        elements = root.findall(xpath)
+    except (SyntaxError, TypeError, KeyError, ValueError) as exc:
+        raise InvalidDataSourceError(
+            f'Data source "{data_source.domain}": the xpath {data_source.xpath!r} is not a '
+            f"supported ElementTree path ({exc or type(exc).__name__}): write it relative to "
+            'the root element, without namespace prefixes, e.g. "./item" or ".//item[@id=\'1\']".'
+        ) from None
 
     values = []
     for element in elements:
         element.tail = None
-        parsed = xmltodict.parse(ET.tostring(element, encoding="unicode"))
-        values.append(next(iter(parsed.values())))
+        parsed = next(iter(xmltodict.parse(ET.tostring(element, encoding="unicode")).values()))
+        values.append(parsed if isinstance(parsed, dict) else {"#text": parsed})
     return values
 
 
-def _to_rows(payload: Any, data_source: HttpAPIDataSource) -> list[dict[str, Any]]:
+def _strip_namespaces(root: ET.Element) -> None:
+    """Rename every tag and attribute to its local name, so columns never carry a namespace."""
+    for element in root.iter():
+        if isinstance(element.tag, str):
+            element.tag = _NAMESPACE.sub("", element.tag)
+        if any(name.startswith("{") for name in element.attrib):
+            attributes: dict[str, str] = {}
+            for name, value in element.attrib.items():
+                attributes.setdefault(_NAMESPACE.sub("", name), value)
+            element.attrib.clear()
+            element.attrib.update(attributes)
+
+
+def _filter_outputs(payload: Any, data_source: HttpAPIDataSource) -> list[Any]:
+    """Return the records the jq filter makes of a page: one list output is unpacked."""
     outputs = run_jq(data_source.filter, payload)
     if len(outputs) == 1 and isinstance(outputs[0], list):
-        outputs = outputs[0]
+        return list(outputs[0])
+    if outputs == [None]:
+        return []
+    return outputs
+
+
+def _count_records(payload: Any, data_source: HttpAPIDataSource) -> int:
+    """Return a page's length: its records before the filter when it is a list, else outputs."""
+    if isinstance(payload, list):
+        return len(payload)
+    return len(_filter_outputs(payload, data_source))
+
+
+def _to_rows(payload: Any, data_source: HttpAPIDataSource) -> list[dict[str, Any]]:
     rows = [
-        item if isinstance(item, dict) else {"value": item} for item in outputs if item is not None
+        item if isinstance(item, dict) else ({} if item is None else {"value": item})
+        for item in _filter_outputs(payload, data_source)
     ]
 
-    if data_source.flatten_column:
-        rows = [flat for row in rows for flat in _flatten_column(row, data_source.flatten_column)]
+    column = data_source.flatten_column
+    if column:
+        if rows and not any(column in row for row in rows):
+            known = sorted({key for row in rows for key in row})
+            raise InvalidDataSourceError(
+                f'Data source "{data_source.domain}": flatten_column "{column}" is in no row of '
+                f"the page (columns: {', '.join(known) or 'none'}): fix the column name."
+            )
+        rows = [flat for row in rows for flat in _flatten_column(row, column)]
     if data_source.flatten_nested:
         rows = [_flatten_object(row) for row in rows]
     return rows
