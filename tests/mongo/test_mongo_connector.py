@@ -14,9 +14,14 @@ import pytest
 from bson import Decimal128, ObjectId
 from pandas.testing import assert_frame_equal
 from pydantic import ValidationError
+from pymongo.errors import ConfigurationError
 from pymongo.uri_parser import parse_uri
 
-from toucan_connectors.errors import ConnectionFailedError, ProviderError
+from toucan_connectors.errors import (
+    ConnectionFailedError,
+    InvalidConfigurationError,
+    ProviderError,
+)
 from toucan_connectors.mongo import MongoConnector, MongoDataSource
 from toucan_connectors.registry import get_connector_class
 
@@ -650,3 +655,101 @@ def test_srv_status_starts_at_the_server():
         "Server answered",
         "Authenticated",
     ]
+
+
+@pytest.mark.parametrize(
+    ("host", "fix"),
+    [
+        pytest.param(
+            "mongodb://db1/?tlsCertificateKeyFilePassword=s3cr3t-value",
+            "set `tls_key_password` \\(a secret\\) instead",
+            id="tls-key-password",
+        ),
+        pytest.param(
+            "mongodb://db1/?tls=true&sslPEMKeyPassword=s3cr3t-value",
+            "set `tls_key_password` \\(a secret\\) instead",
+            id="legacy-pem-password",
+        ),
+        pytest.param(
+            "mongodb://db1/?authMechanism=MONGODB-AWS"
+            "&authMechanismProperties=AWS_SESSION_TOKEN:s3cr3t-value",
+            "set the AWS_SESSION_TOKEN environment variable",
+            id="aws-session-token",
+        ),
+    ],
+)
+def test_secret_connection_string_options_are_refused(host, fix):
+    with pytest.raises(ValidationError, match=fix) as caught:
+        MongoConnector(name="mongo", host=host)
+
+    assert "s3cr3t-value" not in str(caught.value)
+
+
+def test_tls_key_password_is_a_secret_given_to_the_client():
+    mongo = MongoConnector(name="mongo", host="mongodb://db1/?tls=true", tls_key_password="k3y")
+
+    assert "k3y" not in repr(mongo) and "k3y" not in str(mongo.model_dump())
+    assert mongo._client_options()["tlsCertificateKeyFilePassword"] == "k3y"
+
+
+@pytest.mark.parametrize(
+    ("host", "problem"),
+    [
+        pytest.param("mongodb://127.0.0.1:notaport", "Port contains non-digit", id="port"),
+        pytest.param("mongodb://", "at least one hostname", id="no-host"),
+        pytest.param("mongodb://db1/?connectTimeoutMS=abc", "connecttimeoutms must be", id="opt"),
+        pytest.param(
+            "mongodb+srv://cluster.example.com:27017", "must not include a port", id="srv"
+        ),
+        pytest.param("mongodb+srv://a.example.com,b.example.com", "only one, hostname", id="srv2"),
+    ],
+)
+def test_malformed_connection_string_is_refused(host, problem, monkeypatch):
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+
+    with pytest.raises(ValidationError, match=f"malformed \\(.*{problem}.*\\): fix it, see"):
+        MongoConnector(name="mongo", host=host)
+
+
+def test_connection_string_with_another_scheme_is_refused():
+    with pytest.raises(ValidationError, match="must start with mongodb:// or mongodb\\+srv://"):
+        MongoConnector(name="mongo", host="http://db1:27017")
+
+
+def no_dns(*args, **kwargs):
+    """Stands for the resolver: a test that calls it would send a DNS query."""
+    raise AssertionError("no DNS query may leave the test")
+
+
+def test_srv_connection_string_is_checked_without_dns(monkeypatch):
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    dns_resolver = pytest.importorskip("dns.resolver")
+    monkeypatch.setattr(dns_resolver, "resolve", no_dns)
+
+    mongo = MongoConnector(name="mongo", host="mongodb+srv://cluster.example.com/app?w=majority")
+
+    assert mongo.host == "mongodb+srv://cluster.example.com/app?w=majority"
+
+
+def test_user_name_in_the_connection_string_goes_with_the_password_field():
+    mongo = MongoConnector(name="mongo", host="mongodb://reader@db1:27018/app", password="pw")
+
+    options = mongo._client_options()
+    assert (options["host"], options["password"], "username" in options) == (
+        "mongodb://reader@db1:27018/app",
+        "pw",
+        False,
+    )
+    assert mongo._client_options(with_credentials=False)["host"] == "mongodb://db1:27018/app"
+
+
+@pytest.mark.parametrize("call", ["get_df", "get_model"])
+def test_client_configuration_error_is_a_clear_error(monkeypatch, call):
+    def refuse(self, options):
+        raise ConfigurationError("The DNS query name does not exist: _mongodb._tcp.x.example.com.")
+
+    monkeypatch.setattr(MongoConnector, "_open_client", refuse)
+    mongo = MongoConnector(name="mongo", host="mongodb+srv://x.example.com")
+
+    with pytest.raises(InvalidConfigurationError, match="check the host name \\(for mongodb\\+srv"):
+        mongo.get_df(source("orders")) if call == "get_df" else mongo.get_model()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib
 import logging
 import threading
 import time
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import islice
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import pandas as pd
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
@@ -19,7 +20,12 @@ from typing_extensions import Self
 
 from toucan_connectors.dependencies import import_optional
 from toucan_connectors.discovery import ColumnInfo, DiscoverableConnector, TableInfo
-from toucan_connectors.errors import ConnectionFailedError, InvalidDataSourceError, ProviderError
+from toucan_connectors.errors import (
+    ConnectionFailedError,
+    InvalidConfigurationError,
+    InvalidDataSourceError,
+    ProviderError,
+)
 from toucan_connectors.frames import normalize_frame
 from toucan_connectors.mongo.documents import bson_type_name, documents_to_frame, to_python
 from toucan_connectors.mongo.pipeline import build_pipeline, page_stages
@@ -36,6 +42,8 @@ _STATUS_TIMEOUT_MS = 3000
 _MODEL_SAMPLE_SIZE = 100
 _DESCRIBE_SAMPLE_SIZE = 100
 _DEFAULT_PORT = 27017
+# Connection string options holding a secret, lowercased.
+_SECRET_OPTIONS = frozenset({"tlscertificatekeyfilepassword", "sslpemkeypassword"})
 
 
 class MongoDataSource(ToucanDataSource):
@@ -125,6 +133,11 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
     password: SecretStr | None = Field(
         None, description="Password of `username`.", examples=["${MONGO_PASSWORD}"]
     )
+    tls_key_password: SecretStr | None = Field(
+        None,
+        description="Password of the client certificate key file (`tlsCertificateKeyFile`).",
+        examples=["${MONGO_TLS_KEY_PASSWORD}"],
+    )
     database: str | None = Field(
         None, description="Database `get_status` checks for; the check is skipped when empty."
     )
@@ -143,19 +156,30 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
 
     @model_validator(mode="after")
     def _password_needs_username(self) -> Self:
-        if self.password is not None and not self.username:
-            raise ValueError("a password needs a username: set `username` as well")
+        if self.password is not None and not self.username and not _uri_username(self.host):
+            raise ValueError(
+                "a password needs a username: set `username` (or put it in the connection string)"
+            )
         return self
 
     @field_validator("host")
     @classmethod
-    def _no_password_in_host(cls, host: str) -> str:
+    def _valid_host(cls, host: str) -> str:
+        if "://" not in host:
+            return host
+        if not _is_uri(host):
+            raise ValueError(
+                "the connection string must start with mongodb:// or mongodb+srv://: fix its "
+                "scheme, or give a bare host name and `port`"
+            )
         # A password inside the string would show in repr, dumps and cache keys: it is no secret.
-        if "://" in host and urlsplit(host).password is not None:
+        if _uri_password(host):
             raise ValueError(
                 "the connection string holds a password: move it to `password` (a secret) "
                 "and the user name to `username`"
             )
+        _check_no_secret_options(host)
+        _check_uri_syntax(host)
         return host
 
     def __eq__(self, other: object) -> bool:
@@ -306,8 +330,8 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
         exclude_columns: bool = False,
     ) -> list[TableInfo]:
         """List collections with field names and types sampled from their documents."""
-        client = self._get_client()
         with self._provider_errors(None):
+            client = self._get_client()
             databases = [db_name] if db_name else self._user_databases()
             tables: list[TableInfo] = []
             for database in databases:
@@ -358,7 +382,8 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
             client.close()
 
     def _check_authenticated(self) -> None:
-        if not self.username:
+        user = self.username or _uri_username(self.host)
+        if not user:
             return
         pymongo = _import_pymongo()
         try:
@@ -366,7 +391,7 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
         except pymongo.errors.OperationFailure as exc:
             message = (exc.details or {}).get("errmsg") or str(exc)
             raise CheckFailedError(
-                f'User "{self.username}" was refused ({message}): check the user name, the '
+                f'User "{user}" was refused ({message}): check the user name, the '
                 "password and the authentication database."
             ) from exc
 
@@ -389,7 +414,7 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
 
     def _client_options(self, with_credentials: bool = True) -> dict[str, Any]:
         options: dict[str, Any] = {
-            "host": self.host,
+            "host": self.host if with_credentials else _without_userinfo(self.host),
             "maxPoolSize": self.max_pool_size,
             "connectTimeoutMS": self.connect_timeout_ms,
             "serverSelectionTimeoutMS": self.server_selection_timeout_ms,
@@ -402,10 +427,13 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
             options["port"] = self.port
         if self.ssl is not None:
             options["tls"] = self.ssl
+        if self.tls_key_password is not None:
+            options["tlsCertificateKeyFilePassword"] = self.tls_key_password.get_secret_value()
         if with_credentials and self.username:
             options["username"] = self.username
-            if self.password is not None:
-                options["password"] = self.password.get_secret_value()
+        if with_credentials and self.password is not None:
+            # The user name may come from the connection string instead of `username`.
+            options["password"] = self.password.get_secret_value()
         return options
 
     def _first_address(self) -> tuple[str, int] | None:
@@ -450,6 +478,11 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
             raise ProviderError(
                 f"MongoDB refused the request{where}: {message} (code {exc.code}). Fix the "
                 "query or check the user's rights."
+            ) from exc
+        except pymongo.errors.ConfigurationError as exc:
+            raise InvalidConfigurationError(
+                f"MongoDB at {self._display_host()} could not be configured{where} ({exc}): "
+                "check the host name (for mongodb+srv://, its DNS records) and the options."
             ) from exc
         except pymongo.errors.InvalidOperation as exc:
             raise ProviderError(f"MongoDB client error{where}: {exc}.") from exc
@@ -506,10 +539,87 @@ def _import_pymongo() -> Any:
     return pymongo
 
 
+def _uri_username(host: str) -> str | None:
+    if not _is_uri(host):
+        return None
+    userinfo, at, _ = _uri_authority(host).rpartition("@")
+    if not at:
+        return None
+    return unquote(userinfo.partition(":")[0]) or None
+
+
+def _without_userinfo(host: str) -> str:
+    if not _is_uri(host) or "@" not in _uri_authority(host):
+        return host
+    scheme, rest = host.split("://", 1)
+    authority = _uri_authority(host)
+    return f"{scheme}://{authority.rpartition('@')[2]}{rest[len(authority) :]}"
+
+
+def _uri_password(host: str) -> bool:
+    userinfo, at, _ = _uri_authority(host).rpartition("@")
+    return bool(at) and ":" in userinfo
+
+
+def _uri_authority(uri: str) -> str:
+    return uri.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+
+
+def _check_no_secret_options(host: str) -> None:
+    """Refuse connection string options that carry a secret (they would show in dumps)."""
+    query = host.split("?", 1)[1] if "?" in host else ""
+    for option in query.replace(";", "&").split("&"):
+        written, _, value = option.partition("=")
+        name = unquote(written).lower()
+        if name in _SECRET_OPTIONS:
+            raise ValueError(
+                f"the connection string holds the secret option {unquote(written)}: remove it "
+                "and set `tls_key_password` (a secret) instead"
+            )
+        if name == "authmechanismproperties" and "aws_session_token" in unquote(value).lower():
+            raise ValueError(
+                "the connection string holds an AWS_SESSION_TOKEN: remove it from "
+                "authMechanismProperties and set the AWS_SESSION_TOKEN environment variable, "
+                "which the driver reads (with the access key in `username` and the secret key "
+                "in `password`)"
+            )
+
+
+def _check_uri_syntax(host: str) -> None:
+    """Parse the connection string as the driver will, without any DNS query."""
+    try:
+        pymongo = import_optional("pymongo", connector="MongoDB", extra="mongo")
+    except ImportError:
+        return  # Checked when the client opens, once the extra is installed.
+    validate = _uri_validator(pymongo)
+    if validate is None and host.startswith("mongodb+srv://"):
+        return
+    try:
+        if validate is not None:
+            validate(host, validate=True, warn=False)
+        else:
+            pymongo.uri_parser.parse_uri(host, validate=True, warn=False)
+    except (pymongo.errors.ConfigurationError, ValueError, TypeError) as exc:
+        raise ValueError(
+            f"the connection string is malformed ({exc}): fix it, see "
+            "https://www.mongodb.com/docs/manual/reference/connection-string/"
+        ) from None
+
+
+def _uri_validator(pymongo: Any) -> Callable[..., Any] | None:
+    # pymongo 4.12+ parses a connection string without resolving mongodb+srv:// names.
+    try:
+        shared = importlib.import_module("pymongo.uri_parser_shared")
+    except ImportError:
+        return None
+    validator: Callable[..., Any] | None = getattr(shared, "_validate_uri", None)
+    return validator
+
+
 def _uri_address(uri: str) -> tuple[str, int]:
     # The first host of `mongodb://user:pw@host1:port1,host2/db?options`, read without pymongo
     # so that a malformed string fails the status step that connects, not the whole status.
-    authority = uri.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+    authority = _uri_authority(uri)
     first = authority.rsplit("@", 1)[-1].split(",", 1)[0]
     if first.startswith("["):
         host, _, rest = first[1:].partition("]")
