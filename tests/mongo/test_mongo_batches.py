@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 from pandas.testing import assert_frame_equal
 
-from toucan_connectors.errors import InvalidDataSourceError
+from toucan_connectors.errors import InvalidDataSourceError, UnsupportedFeatureError
 
 from .test_mongo_connector import OPEN_SORTED, oid, open_orders, orders, source
 
@@ -79,6 +79,13 @@ def test_arrow_batches_hold_converted_values(connector, orders):
     expected = {"_id": [str(oid(1)), str(oid(3))], "n": [1, 3], "status": ["open", "open"]}
     assert batches[0].to_pydict() == expected
     assert isinstance(batches[0], pa.RecordBatch)
+
+
+def test_arrow_batch_of_mixed_types_is_a_clear_error(connector, test_db):
+    test_db.mixed.insert_many([{"_id": 1, "v": "123"}, {"_id": 2, "v": 123}])
+
+    with pytest.raises(UnsupportedFeatureError, match="use as_arrow=False; see doc/fast_path.md"):
+        list(connector.iter_batches(source("mixed"), as_arrow=True))
 
 
 def test_batch_size_below_one_is_refused(connector, orders):

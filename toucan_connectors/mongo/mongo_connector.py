@@ -25,6 +25,7 @@ from toucan_connectors.errors import (
     InvalidConfigurationError,
     InvalidDataSourceError,
     ProviderError,
+    UnsupportedFeatureError,
 )
 from toucan_connectors.frames import normalize_frame
 from toucan_connectors.mongo.documents import bson_type_name, documents_to_frame, to_python
@@ -102,7 +103,10 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
         "that no document has matches every document (and `notnull` none), where a SQL "
         "source rejects the unknown column.",
         "A page asked with its row count is returned by one `$facet` stage, whose result must "
-        "fit in one 16 MB BSON document; ask without the count for larger pages.",
+        "fit in one 16 MB BSON document; ask without the count for larger pages. AWS DocumentDB "
+        "versions without `$facet` refuse counted pages: ask them without the count.",
+        "`iter_batches(as_arrow=True)` refuses a batch whose column mixes types Arrow cannot "
+        "hold (text and numbers) with `UnsupportedFeatureError`, as `get_df` does.",
         "For `mongodb+srv://` hosts the status skips the host and port steps, since the "
         "addresses come from DNS SRV records.",
         "Types reported by `get_model` are sampled from the first 100 documents of each "
@@ -250,8 +254,12 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
 
         Documents stream from the server's cursor `batch_size` at a time, so memory stays
         bounded by the batch size. Each frame keeps the columns of the previous ones (a field
-        absent from a batch is null there) and its index continues theirs, so concatenated they
-        equal `get_df`. At least one (possibly empty) batch is yielded.
+        absent from a batch is null there) and its index continues theirs; a field first seen
+        in a later batch is absent from the earlier ones, and dtypes may differ between
+        batches (see the limitations). At least one (possibly empty) batch is yielded.
+
+        Raises:
+            UnsupportedFeatureError: with `as_arrow`, a column mixes types Arrow cannot hold.
         """
         if batch_size < 1:
             raise InvalidDataSourceError(f"batch_size must be at least 1 (got {batch_size}).")
@@ -649,7 +657,13 @@ def _align_columns(df: pd.DataFrame, seen: dict[str, None]) -> pd.DataFrame:
 def _to_record_batch(df: pd.DataFrame) -> Any:
     """Return a frame as one Arrow record batch."""
     pa = import_optional("pyarrow", connector="MongoDB", extra="fast")
-    return pa.RecordBatch.from_pandas(df, preserve_index=False)
+    try:
+        return pa.RecordBatch.from_pandas(df, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+        raise UnsupportedFeatureError(
+            f'The "MongoConnector" connector cannot return this batch as Arrow ({exc}): '
+            "use as_arrow=False; see doc/fast_path.md."
+        ) from exc
 
 
 def _is_uri(host: str) -> bool:
