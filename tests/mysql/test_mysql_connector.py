@@ -5,10 +5,12 @@ import decimal
 import socket
 import ssl
 import threading
+import uuid
 from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
+import pymysql
 import pytest
 from pandas.testing import assert_frame_equal
 from pydantic import SecretStr
@@ -472,13 +474,13 @@ def test_get_model_lists_a_table_and_a_view(
     connector: MySQLConnector, admin: object, create_table: CreateTable
 ) -> None:
     table = create_table("disc", "id int, label varchar(10)")
-    with admin.cursor() as cursor:  # type: ignore[attr-defined]
+    with admin.cursor() as cursor:
         cursor.execute(f"CREATE VIEW {table}_v AS SELECT id FROM {table}")
     try:
         model = connector.get_model(db_name=MYSQL_DATABASE, table_name=table)
         view = connector.get_model(db_name=MYSQL_DATABASE, table_name=f"{table}_v")
     finally:
-        with admin.cursor() as cursor:  # type: ignore[attr-defined]
+        with admin.cursor() as cursor:
             cursor.execute(f"DROP VIEW {table}_v")
     assert model + view == [
         {
@@ -531,3 +533,59 @@ def test_describe_names_text_and_blob_columns_apart(
 
     # The server reports every TEXT size with the one BLOB code, told apart by character set.
     assert described == {"t": "TEXT", "lt": "TEXT", "b": "BLOB", "v": "VARCHAR"}
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [
+        pytest.param("/*! INTO OUTFILE '{path}' */", id="executable"),
+        pytest.param("/*M! INTO DUMPFILE '{path}' */", id="mariadb-executable"),
+        pytest.param("/*!99999 INTO OUTFILE '{path}' */", id="versioned"),
+        pytest.param("/*m! INTO DUMPFILE '{path}' */", id="lower-case-mariadb"),
+    ],
+)
+def test_executable_comments_are_refused_and_write_nothing(
+    connector: MySQLConnector, admin: pymysql.connections.Connection, comment: str
+) -> None:
+    path = f"/tmp/toucan_exec_comment_{uuid.uuid4().hex}.txt"
+    query = f"SELECT 'owned' {comment.format(path=path)}"
+
+    with pytest.raises(InvalidDataSourceError, match="executable comment .* remove the comment"):
+        connector.get_df(source(query))
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT LOAD_FILE(%s)", (path,))
+        assert cursor.fetchone() == (None,)
+
+
+def test_optimizer_hints_and_plain_comments_still_run(connector: MySQLConnector) -> None:
+    df = connector.get_df(source("SELECT /*+ MAX_EXECUTION_TIME(1000) */ 1 AS a /* ! no */"))
+
+    assert_frame_equal(df, pd.DataFrame({"a": pd.array([1], dtype="Int64")}))
+
+
+def test_a_statement_without_rows_is_a_clear_error(
+    connector: MySQLConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past the read-statement check (as a statement it does not know would be), DO returns no
+    # result set: an error that says so, not an AttributeError of the driver.
+    monkeypatch.setattr("toucan_connectors.sql.query.check_single_statement", lambda *a: None)
+
+    with pytest.raises(InvalidDataSourceError, match="returns no rows: write a single SELECT"):
+        connector.get_df(source("DO 1"))
+
+
+def test_backslashes_stay_escapes_whatever_the_server_mode(
+    admin: pymysql.connections.Connection,
+) -> None:
+    from toucan_connectors.mysql.mysql_connector import _SESSION_SETUP
+
+    with admin.cursor() as cursor:
+        cursor.execute("SET @saved_mode = @@sql_mode")
+        cursor.execute("SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES,ANSI,STRICT_ALL_TABLES'")
+        cursor.execute(_SESSION_SETUP)
+        cursor.execute("SELECT @@sql_mode")
+        mode = cursor.fetchone()[0]
+        cursor.execute("SET SESSION sql_mode = @saved_mode")
+
+    assert "NO_BACKSLASH_ESCAPES" not in mode and "ANSI_QUOTES" not in mode
+    assert "STRICT_ALL_TABLES" in mode

@@ -520,3 +520,15 @@ def test_a_template_followed_by_a_cast_is_bound(connector):
     df = connector.get_df(ds)
 
     assert df.to_dict("list") == {"a": [5], "d": [pd.Timestamp("2024-01-02")]}
+
+
+def test_a_commit_cannot_end_the_read_only_mode(connector, create_table, pg_admin, monkeypatch):
+    # Should a COMMIT ever slip past the read-statement check, the session stays read-only.
+    table = create_table("victim", "a int", [(1,)])
+    monkeypatch.setattr("toucan_connectors.sql.query.check_single_statement", lambda *a: None)
+
+    with pytest.raises(InvalidDataSourceError, match="read-only transactions"):
+        connector.get_df(data_source(f"SELECT 1 AS a; COMMIT; DROP TABLE {table}; SELECT 2"))
+    with pg_admin.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
+        assert cursor.fetchone() == (True,)

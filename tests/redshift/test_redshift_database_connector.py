@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import pandas as pd
 import pytest
 from moto import mock_aws
+from pandas.testing import assert_frame_equal
 from sqlalchemy.dialects import postgresql
 
-from toucan_connectors.redshift import RedshiftConnector
+from toucan_connectors.errors import InvalidDataSourceError
+from toucan_connectors.redshift import RedshiftConnector, RedshiftDataSource
 from toucan_connectors.redshift.catalog import (
     CATALOG_QUERY,
     catalog_parameters,
@@ -191,3 +194,23 @@ def test_engine_version_falls_back_to_the_server_version(connector, pg_admin):
         number = int(cursor.fetchone()[0])
 
     assert connector.get_engine_version() == (number // 10000, number % 10000)
+
+
+def test_a_backslash_that_hides_statements_is_refused(connector, create_table, pg_admin):
+    table = create_table("victim", "a int", [(1,)])
+    # Redshift's reading: one string; PostgreSQL's: a string, then COMMIT and DROP.
+    query = f"SELECT '\\' AS x; COMMIT; DROP TABLE {table}; --'"
+
+    with pytest.raises(InvalidDataSourceError, match=r"write the backslash as chr\(92\)"):
+        connector.get_df(RedshiftDataSource(domain="d", name="rs", query=query))
+    with pg_admin.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
+        assert cursor.fetchone() == (True,)
+
+
+def test_strings_both_dialects_read_alike_still_run(connector):
+    query = "SELECT 'it''s' AS a, E'\\\\' AS b, $$x;y$$ AS c"
+
+    df = connector.get_df(RedshiftDataSource(domain="d", name="rs", query=query))
+
+    assert_frame_equal(df, pd.DataFrame({"a": ["it's"], "b": ["\\"], "c": ["x;y"]}, dtype="str"))

@@ -37,9 +37,12 @@ _READ_ONLY_TRANSACTION = 1792
 # MySQL has no OFFSET without LIMIT; its manual's answer is the largest LIMIT there is.
 _NO_LIMIT = 18446744073709551615
 # Double-quoted text must stay a string literal: drop ANSI_QUOTES (and ANSI, which implies it).
+# A backslash must stay an escape, as the read-statement check reads strings: drop
+# NO_BACKSLASH_ESCAPES, else `'\'` would end a string the check thinks still open.
 _SESSION_SETUP = (
     "SET SESSION time_zone = '+00:00', SESSION sql_mode = TRIM(BOTH ',' FROM "
-    "REPLACE(REPLACE(CONCAT(',', @@sql_mode, ','), ',ANSI_QUOTES,', ','), ',ANSI,', ','))"
+    "REPLACE(REPLACE(REPLACE(CONCAT(',', @@sql_mode, ','), ',ANSI_QUOTES,', ','), ',ANSI,', "
+    "','), ',NO_BACKSLASH_ESCAPES,', ','))"
 )
 _TABLES_SQL = (
     "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES "

@@ -111,7 +111,12 @@ class PostgresConnector(SQLConnector, data_source_model=PostgresDataSource):
 
     def _connect_args(self) -> dict[str, Any]:
         """Return libpq's connection options."""
-        args: dict[str, Any] = {"connect_timeout": self.connect_timeout}
+        # Read-only for the whole session, not only the transaction _begin_read_only starts: a
+        # COMMIT that slipped into a query could otherwise start a writable one.
+        args: dict[str, Any] = {
+            "connect_timeout": self.connect_timeout,
+            "options": "-c default_transaction_read_only=on",
+        }
         if self.sslmode:
             args["sslmode"] = self.sslmode
         if self.charset:

@@ -36,6 +36,9 @@ class RedshiftConnector(PostgresConnector, data_source_model=RedshiftDataSource)
 
     extra: ClassVar[str] = "redshift"
     sqlglot_dialect: ClassVar[str] = "redshift"
+    # Redshift reads a backslash in a string as an escape, PostgreSQL (tested here) does not:
+    # a query is run only when both readings see the same single statement.
+    statement_dialects: ClassVar[tuple[str, ...]] = ("redshift", "postgres")
     limitations: ClassVar[tuple[str, ...]] = (
         *PostgresConnector.limitations,
         "Tested against PostgreSQL, which speaks Redshift's protocol, not against a cluster: "

@@ -101,21 +101,55 @@ _READ_STATEMENT_STARTS = frozenset(
 )
 
 
-def check_single_statement(sql: str, dialect: str, data_source: str) -> None:
+def check_single_statement(sql: str, dialect: str | Sequence[str], data_source: str) -> None:
     """Refuse anything but one read statement: a second one could end the read-only transaction.
 
+    `dialect` may name several sqlglot dialects (Redshift's and PostgreSQL's, say): the text is
+    read with each, and refused when they do not see the same statements, since the server may
+    read it either way. MySQL's executable comments (`/*! ... */`, `/*M! ... */`) are refused:
+    the server runs their text, which the check would otherwise take for a comment.
+
     Raises:
-        InvalidDataSourceError: a second statement follows the first, or the statement is not a
-            read query (COPY, SET, ATTACH, PRAGMA, SELECT ... INTO, ...).
+        InvalidDataSourceError: a second statement follows the first, the statement is not a
+            read query (COPY, SET, ATTACH, PRAGMA, SELECT ... INTO, ...), or the dialects read
+            the text differently.
     """
+    dialects = [dialect] if isinstance(dialect, str) else list(dialect)
+    readings = [_statement_tokens(sql, name, data_source) for name in dialects]
+    shapes = {tuple((token.start, token.end) for token in tokens) for tokens in readings}
+    if len(shapes) > 1:
+        raise InvalidDataSourceError(
+            f'The query of data source "{data_source}" reads differently in the SQL dialects '
+            f"{', '.join(dialects)} (a backslash inside a string, most likely): write the "
+            "backslash as chr(92), or the string as an E'...' literal."
+        )
+    for name, tokens in zip(dialects, readings, strict=True):
+        _check_tokens(tokens, name, data_source)
+
+
+def _statement_tokens(sql: str, dialect: str, data_source: str) -> list[Any]:
     try:
-        tokens = sqlglot.tokenize(sql, read=dialect)
+        return list(sqlglot.tokenize(sql, read=dialect))
     except SqlglotError as exc:
         # Refused rather than trusted: unread text could hide a second statement.
         raise InvalidDataSourceError(
             f'The query of data source "{data_source}" could not be read as SQL ({exc}): '
             "check its quotes and comments."
         ) from exc
+
+
+def _check_tokens(tokens: Sequence[Any], dialect: str, data_source: str) -> None:
+    if dialect == "mysql" and any(
+        comment.startswith("!") or comment[:2].upper() == "M!"
+        for token in tokens
+        for comment in token.comments
+    ):
+        raise InvalidDataSourceError(
+            f'The query of data source "{data_source}" holds an executable comment (/*! ... */ '
+            "or /*M! ... */), whose text the server runs: write that SQL plainly, or remove the "
+            "comment."
+        )
+
     statements = 0
     pending = False
     for token in tokens:

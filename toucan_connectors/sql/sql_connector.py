@@ -25,6 +25,7 @@ from toucan_connectors.errors import (
     ConnectionFailedError,
     InvalidDataSourceError,
     ProviderError,
+    ToucanConnectorError,
 )
 from toucan_connectors.frames import normalize_frame, unique_column_names
 from toucan_connectors.permissions.pandas_filter import apply_permissions
@@ -98,6 +99,8 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
     """The pip extra that installs the driver."""
     sqlglot_dialect: ClassVar[str] = ""
     """The sqlglot dialect that parses this database's SQL."""
+    statement_dialects: ClassVar[tuple[str, ...]] = ()
+    """Dialects that must all read a query as one read statement; `sqlglot_dialect` if empty."""
     system_schemas: ClassVar[frozenset[str]] = frozenset({"information_schema"})
     """Schemas `get_model` skips unless asked for by name."""
     fast_driver: ClassVar[str | None] = None
@@ -363,7 +366,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         probe = page_query(query, self.sqlglot_dialect, 0, 0)
         if probe is None:
             return None
-        result = conn.execute(probe.to_text())
+        result = _returning_rows(conn.execute(probe.to_text()))
         columns = self._column_types(result)
         result.close()
 
@@ -430,7 +433,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(
                 statement
             )
-            columns = self._column_types(result)
+            columns = self._column_types(_returning_rows(result))
             if hidden:
                 columns = columns[:-hidden]
             empty = True
@@ -456,7 +459,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
     def _fetch(
         self, conn: sa.Connection, statement: sa.Executable, hidden_columns: int = 0
     ) -> tuple[pd.DataFrame, list[ColumnType]]:
-        result = conn.execute(statement)
+        result = _returning_rows(conn.execute(statement))
         columns = self._column_types(result)
         rows: list[Any] = list(result.fetchall())
         if hidden_columns:
@@ -477,16 +480,24 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         if data_source.table:
             return table_query(data_source.table, self.get_engine(data_source.database).dialect)
         assert data_source.query is not None  # the data source validator guarantees one
-        check_single_statement(data_source.query, self.sqlglot_dialect, data_source.domain)
+        dialects = self.statement_dialects or (self.sqlglot_dialect,)
+        check_single_statement(data_source.query, dialects, data_source.domain)
         return bind_query(data_source.query, data_source.parameters)
 
     @contextmanager
     def _wrap_errors(self, data_source: str) -> Iterator[None]:
         """Turn driver errors into our errors, with the data source and the fix in the message."""
-        from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
         try:
             yield
+        except _NoResultError as exc:
+            raise InvalidDataSourceError(
+                f'Data source "{data_source}" ran a statement that returns no rows: write a '
+                "single SELECT (executable comments and INTO clauses are not read queries)."
+            ) from exc
+        except ToucanConnectorError:
+            raise
         except OverflowError as exc:
             # The driver could not bind a value (an integer beyond 64 bits, say).
             raise InvalidDataSourceError(
@@ -507,6 +518,14 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             raise ProviderError(
                 f'The "{self._label()}" connector could not run data source "{data_source}": '
                 f"{message}. Fix the query, or check it with describe()."
+            ) from exc
+        except (SQLAlchemyError, ValueError, TypeError, AttributeError, KeyError) as exc:
+            # The driver failed on the result itself (a value it cannot read, a closed cursor).
+            text = self._driver_message(exc) if isinstance(exc, SQLAlchemyError) else str(exc)
+            raise ProviderError(
+                f'The "{self._label()}" connector could not read the result of data source '
+                f'"{data_source}" ({type(exc).__name__}: {text}): cast the column that holds the '
+                "value to text in the query, or leave it out."
             ) from exc
 
     def _driver_message(self, exc: SQLAlchemyError) -> str:
@@ -606,6 +625,18 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         from toucan_connectors.sql.discovery import list_model_with_info
 
         return list_model_with_info(self, db_name, schema_name, table_name, exclude_columns)
+
+
+class _NoResultError(Exception):
+    """A statement ran but returned no rows to read (it was not a query)."""
+
+
+def _returning_rows(result: sa.CursorResult[Any]) -> sa.CursorResult[Any]:
+    """Return `result`, or raise _NoResultError when the statement returned no rows at all."""
+    if not result.returns_rows:
+        result.close()
+        raise _NoResultError
+    return result
 
 
 def _total_from_short_page(fetched: int, offset: int, limit: int | None) -> int | None:
