@@ -19,6 +19,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from jinja2 import StrictUndefined, Template, Undefined, meta
@@ -28,17 +29,40 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from toucan_connectors.errors import TemplateError
 
 ParamStyle = Literal["named", "pyformat", "qmark", "numeric", "format"]
+SqlDialect = Literal["postgres", "mysql", "sqlite"]
 
 _PYFORMAT = re.compile(r"%\((\w+)\)s")
-_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{((?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
+_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{[-+]?((?:(?!\{\{|\}\}).)*?)[-+]?\}\}\s*$", re.DOTALL)
 _MARKER = re.compile(r"\x00(\d+)\x00")
 _IDENTIFIER_BEFORE = re.compile(
-    r"(?:\b(?:FROM|JOIN|INTO|UPDATE|TABLE|ORDER\s+BY|GROUP\s+BY)\s*|[.\"`\[])$", re.IGNORECASE
+    r"(?:\b(?:FROM|JOIN|INTO|UPDATE|TABLE|ORDER\s+BY|GROUP\s+BY)\s*|[.\"`])$", re.IGNORECASE
 )
 _NOT_IN_BEFORE = re.compile(r"\bNOT\s+IN\s*\(?\s*$", re.IGNORECASE)
-_IDENTIFIER_AFTER = re.compile(r"^[.\"`\]]")
+_IDENTIFIER_AFTER = re.compile(r"^[.\"`]")
 
 _MAX_SIZE = 1_000_000
+
+
+def _check_value(value: Any) -> Any:
+    """Fail on an undefined value or a Jinja object anywhere inside `value`; return `value`.
+
+    Raises:
+        UndefinedError: a variable, item or attribute inside the value is undefined.
+        SecurityError: the value holds one of Jinja's own objects (`self`, a namespace).
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Undefined):
+            item._fail_with_undefined_error()
+        if type(item).__module__.split(".")[0] == "jinja2":
+            raise SecurityError(f"{type(item).__name__} is one of Jinja's own objects")
+        if isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            pending.extend(item)
+    return value
 
 
 class _LimitedSandbox(ImmutableSandboxedEnvironment):
@@ -58,7 +82,7 @@ class _LimitedSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-_ENVIRONMENT = _LimitedSandbox(undefined=StrictUndefined, autoescape=False)
+_ENVIRONMENT = _LimitedSandbox(undefined=StrictUndefined, autoescape=False, finalize=_check_value)
 # A data source's templates need its parameters, not Jinja's text and loop helpers.
 for _helper in ("lipsum", "cycler", "joiner"):
     _ENVIRONMENT.globals.pop(_helper, None)
@@ -108,7 +132,10 @@ def render(value: Any, parameters: Mapping[str, Any] | None) -> Any:
 
 
 def render_sql(
-    sql: str, parameters: Mapping[str, Any] | None, paramstyle: ParamStyle = "named"
+    sql: str,
+    parameters: Mapping[str, Any] | None,
+    paramstyle: ParamStyle = "named",
+    dialect: SqlDialect | None = None,
 ) -> tuple[str, dict[str, Any] | list[Any]]:
     """Turn a templated SQL query into query text with placeholders plus bound values.
 
@@ -117,17 +144,28 @@ def render_sql(
     list becomes `(NULL)`, which matches no row. A literal `%` in the text is doubled for the
     `pyformat` and `format` styles, which is what their drivers expect.
 
+    A template inside a string literal (other than alone between quotes), a quoted name or a
+    comment is refused: `dialect` ("postgres", "mysql" or "sqlite") tells how the query spells
+    them; without it, a template must be safe under the rules of all three.
+
     Raises:
-        TemplateError: a template stands where a table or column name goes, is undefined,
-            malformed or unsafe.
+        TemplateError: a template stands where a table or column name goes, inside a string,
+            quoted name or comment, is undefined, malformed or unsafe.
     """
+    if "\x00" in sql:
+        raise TemplateError(
+            f"The query {_excerpt(sql)} holds a NUL character: remove it from the SQL text."
+        )
+    if not has_template(sql):
+        return _escape_text(sql, paramstyle), {} if paramstyle in ("named", "pyformat") else []
+
     values: list[Any] = []
     token = _BOUND_VALUES.set((sql, values))
     try:
         marked = _render_template(_to_jinja(sql), dict(parameters or {}), for_sql=True)
     finally:
         _BOUND_VALUES.reset(token)
-    return _bind_markers(sql, marked, values, paramstyle)
+    return _bind_markers(sql, marked, values, paramstyle, dialect)
 
 
 def _check_bindable(value: Any, sql: str) -> None:
@@ -157,15 +195,10 @@ def _render_string(text: str, context: dict[str, Any]) -> Any:
         result = _ENVIRONMENT.compile_expression(single.group(1), undefined_to_none=False)(
             **context
         )
+        # An unsafe attribute comes back as an undefined value carrying a SecurityError.
+        _check_value(result)
     except (UndefinedError, SecurityError, TemplateSyntaxError, OverflowError, ValueError) as exc:
         raise _template_error(text, exc) from exc
-    if isinstance(result, Undefined):
-        # An unsafe attribute comes back as an undefined value carrying a SecurityError.
-        try:
-            result._fail_with_undefined_error()
-        except (UndefinedError, SecurityError) as exc:
-            raise _template_error(text, exc) from exc
-        raise _undefined_error(text, result._undefined_name)
     if callable(result):
         raise TemplateError(
             f"The template {_excerpt(text)} gives a function, not a value: call it or "
@@ -192,9 +225,14 @@ def _compile(source: str, for_sql: bool) -> Template:
 def _collect_bound_value(value: Any) -> str:
     """Finalize hook of SQL templates: record each value and print a marker in its place."""
     sql, values = _BOUND_VALUES.get()
-    if isinstance(value, Undefined):
-        # The finalize hook sees undefined values before they are printed: fail them here.
-        value._fail_with_undefined_error()
+    # The finalize hook sees undefined values before they are printed: fail them here.
+    _check_value(value)
+    if isinstance(value, str) and "\x00" in value:
+        raise TemplateError(
+            f"A template in {_excerpt(sql)} prints the output of a macro or a {{% set %}} block "
+            "(or text holding a NUL character), which cannot be bound as one value: print the "
+            "parameter itself, {{ name }}."
+        )
     _check_bindable(value, sql)
     values.append(value)
     return f"\x00{len(values) - 1}\x00"
@@ -203,8 +241,177 @@ def _collect_bound_value(value: Any) -> str:
 _SQL_ENVIRONMENT = _ENVIRONMENT.overlay(finalize=_collect_bound_value)
 
 
+@dataclass(frozen=True)
+class _Lexicon:
+    """How one SQL dialect spells strings, quoted names and comments."""
+
+    name: str
+    backslash_escapes: bool
+    hash_comments: bool
+    nested_comments: bool
+    dollar_quotes: bool
+    bracket_names: bool
+
+
+_LEXICONS: dict[str, _Lexicon] = {
+    "postgres": _Lexicon("postgres", False, False, True, True, False),
+    "mysql": _Lexicon("mysql", True, True, False, False, False),
+    "sqlite": _Lexicon("sqlite", False, False, False, False, True),
+}
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a marker stands: `code`, `text`, `string`, `comment` or `name`.
+
+    `text` is a marker alone between single quotes; `span` then covers the quotes.
+    """
+
+    kind: str
+    span: tuple[int, int] = (0, 0)
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char in "_$"
+
+
+def _markers_between(text: str, start: int, end: int, kind: str, places: dict[int, _Place]) -> None:
+    for match in _MARKER.finditer(text, start, end):
+        places[match.start()] = _Place(kind)
+
+
+def _quoted_end(text: str, start: int, quote: str, backslash: bool) -> int:
+    """Return the index of the closing quote of a literal opened before `start` (or len)."""
+    index = start
+    while index < len(text):
+        char = text[index]
+        if backslash and char == "\\":
+            index += 2
+            continue
+        if char == quote:
+            if text.startswith(quote, index + 1):
+                index += 2
+                continue
+            return index
+        index += 1
+    return len(text)
+
+
+def _comment_end(text: str, start: int, nested: bool) -> int:
+    """Return the index just past the `*/` closing a comment opened at `start`."""
+    depth = 1
+    index = start + 2
+    while index < len(text):
+        if nested and text.startswith("/*", index):
+            depth += 1
+            index += 2
+        elif text.startswith("*/", index):
+            depth -= 1
+            index += 2
+            if depth == 0:
+                return index
+        else:
+            index += 1
+    return len(text)
+
+
+def _marker_places(text: str, lexicon: _Lexicon) -> dict[int, _Place]:
+    """Tell, for each marker of the rendered text, where it stands under `lexicon`'s rules."""
+    places: dict[int, _Place] = {}
+    index = 0
+    while index < len(text):
+        char = text[index]
+        previous = text[index - 1] if index else ""
+        if char == "\x00":
+            match = _MARKER.match(text, index)
+            if match is None:
+                index += 1
+                continue
+            places[index] = _Place("code")
+            index = match.end()
+        elif char == "'":
+            prefixed = previous in "eE" and (index < 2 or not _is_word(text[index - 2]))
+            end = _quoted_end(text, index + 1, "'", lexicon.backslash_escapes or prefixed)
+            whole = _MARKER.fullmatch(text, index + 1, end)
+            if whole is not None and end < len(text) and not _is_word(previous):
+                places[whole.start()] = _Place("text", (index, end + 1))
+            else:
+                _markers_between(text, index + 1, end, "string", places)
+            index = end + 1
+        elif char in '"`' or (char == "[" and lexicon.bracket_names):
+            closing = "]" if char == "[" else char
+            backslash = char == '"' and lexicon.backslash_escapes
+            end = _quoted_end(text, index + 1, closing, backslash)
+            _markers_between(text, index + 1, end, "name", places)
+            index = end + 1
+        elif text.startswith("--", index) or (char == "#" and lexicon.hash_comments):
+            end = text.find("\n", index)
+            end = len(text) if end < 0 else end
+            _markers_between(text, index, end, "comment", places)
+            index = end
+        elif text.startswith("/*", index):
+            end = _comment_end(text, index, lexicon.nested_comments)
+            _markers_between(text, index, end, "comment", places)
+            index = end
+        elif char == "$" and lexicon.dollar_quotes and not _is_word(previous):
+            tag = _DOLLAR_TAG.match(text, index)
+            if tag is None:
+                index += 1
+                continue
+            end = text.find(tag.group(0), tag.end())
+            end = len(text) if end < 0 else end
+            _markers_between(text, tag.end(), end, "string", places)
+            index = end + len(tag.group(0))
+        else:
+            index += 1
+    return places
+
+
+def _refuse_place(kind: str, original: str) -> TemplateError:
+    where = _excerpt(original)
+    if kind == "comment":
+        return TemplateError(
+            f"A template stands inside an SQL comment in {where}: a value could end the comment "
+            "and add SQL. Remove the template from the comment, or use "
+            "{% if ... %}...{% endif %} to leave a clause out."
+        )
+    if kind == "name":
+        return TemplateError(
+            f"A template stands inside a quoted name in {where} (double quotes, backquotes or "
+            "brackets; in MySQL double quotes make a text). Templates are bound as values: "
+            "write '{{ v }}' in single quotes for a text, or write the name itself."
+        )
+    return TemplateError(
+        f"A template stands inside an SQL string literal in {where}, where the driver could "
+        "splice its value into the text. Keep the template outside the quotes and join the "
+        "pieces in SQL: '%' || {{ v }} || '%' (PostgreSQL, SQLite) or CONCAT('%', {{ v }}, '%') "
+        "(MySQL). A template alone between quotes ('{{ v }}') is fine."
+    )
+
+
+def _classify_markers(marked: str, original: str, dialect: str | None) -> list[tuple[int, _Place]]:
+    """Return each marker's place, the same under every dialect that may read the query."""
+    lexicons = [_LEXICONS[dialect]] if dialect else list(_LEXICONS.values())
+    readings = [_marker_places(marked, lexicon) for lexicon in lexicons]
+    places: list[tuple[int, _Place]] = []
+    for match in _MARKER.finditer(marked):
+        seen = {reading.get(match.start(), _Place("string")) for reading in readings}
+        refused = [place.kind for place in seen if place.kind not in ("code", "text")]
+        if refused:
+            raise _refuse_place(min(refused), original)
+        if len(seen) != 1:
+            raise _refuse_place("string", original)
+        places.append((match.start(), seen.pop()))
+    return places
+
+
 def _bind_markers(
-    original: str, marked: str, values: list[Any], paramstyle: ParamStyle
+    original: str,
+    marked: str,
+    values: list[Any],
+    paramstyle: ParamStyle,
+    dialect: str | None = None,
 ) -> tuple[str, dict[str, Any] | list[Any]]:
     named: dict[str, Any] = {}
     positional: list[Any] = []
@@ -220,18 +427,18 @@ def _bind_markers(
         positional.append(value)
         return {"qmark": "?", "numeric": f":{index + 1}", "format": "%s"}[paramstyle]
 
-    for match in _MARKER.finditer(marked):
-        before = marked[position : match.start()]
-        after = marked[match.end() :]
+    for start, place in _classify_markers(marked, original, dialect):
+        match = _MARKER.match(marked, start)
+        assert match is not None  # the classifier found a marker here
         value = values[int(match.group(1))]
-
-        quoted = before.endswith("'") and after.startswith("'")
+        quoted = place.kind == "text"
+        before_end, after_start = place.span if quoted else (match.start(), match.end())
+        before = marked[position:before_end]
+        after = marked[after_start:]
         if quoted:
-            before, after, after_offset, value = before[:-1], after[1:], 1, _as_text(value)
-        else:
-            after_offset = 0
-        if _IDENTIFIER_BEFORE.search(before.rstrip() if not quoted else before) or (
-            not quoted and _IDENTIFIER_AFTER.match(after)
+            value = _as_text(value)
+        if not quoted and (
+            _IDENTIFIER_BEFORE.search(before.rstrip()) or _IDENTIFIER_AFTER.match(after)
         ):
             raise TemplateError(
                 f"A template stands where a table or column name goes in: {_excerpt(original)}. "
@@ -253,7 +460,7 @@ def _bind_markers(
             pieces.append(inner if parenthesised else f"({inner})")
         else:
             pieces.append(_placeholder(value))
-        position = match.end() + after_offset
+        position = after_start
 
     pieces.append(_escape_text(marked[position:], paramstyle))
     params: dict[str, Any] | list[Any] = (
@@ -307,4 +514,7 @@ def _undefined_error(text: str, name: str | None) -> TemplateError:
 
 
 def _syntax_error(text: str, exc: Exception) -> TemplateError:
-    return TemplateError(f"Template {_excerpt(text)} is malformed ({exc}): fix its syntax.")
+    return TemplateError(
+        f"Template {_excerpt(text)} is malformed ({exc}): fix its syntax. To write {{{{, {{% "
+        "or {# as plain text, wrap it in {% raw %}...{% endraw %}."
+    )

@@ -166,11 +166,9 @@ def test_optional_clause_can_be_dropped_with_if():
     [
         pytest.param("SELECT * FROM {{ table }}", id="from"),
         pytest.param("SELECT * FROM city JOIN {{ table }} ON 1 = 1", id="join"),
-        pytest.param('SELECT "{{ column }}" FROM city', id="quoted-column"),
         pytest.param("SELECT {{ table }}.name FROM city", id="qualified-column"),
         pytest.param("SELECT name FROM city ORDER BY {{ column }}", id="order-by"),
         pytest.param("SELECT name FROM city GROUP BY {{ column }}", id="group-by"),
-        pytest.param("SELECT `{{ column }}` FROM city", id="backquoted-column"),
     ],
 )
 def test_templated_table_or_column_is_refused(sql):
@@ -193,3 +191,133 @@ def test_parameter_value_in_sql_is_not_rendered():
         "SELECT * FROM city WHERE name = :param_0",
         {"param_0": "{{ 7*7 }}"},
     )
+
+
+PARAMSTYLES = ["named", "pyformat", "qmark", "numeric", "format"]
+
+
+@pytest.mark.parametrize("paramstyle", PARAMSTYLES)
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param("SELECT name FROM city WHERE name LIKE '%{{ v }}%'", id="like-pattern"),
+        pytest.param("SELECT '{{ a }}-{{ b }}' AS code", id="two-in-one-literal"),
+        pytest.param("SELECT name FROM city WHERE name = 'x{{ v }}'", id="prefix-in-literal"),
+        pytest.param("SELECT name FROM city WHERE name = '%(v)s%'", id="pyformat-in-literal"),
+        pytest.param("SELECT $$ {{ v }} $$", id="dollar-quoted"),
+        pytest.param("SELECT $tag$ it's {{ v }} $tag$", id="tagged-dollar-quoted"),
+        pytest.param("SELECT E'{{ v }}'", id="escape-string"),
+        pytest.param("SELECT 'a\\' || {{ v }} || '", id="backslash-quote-mysql"),
+    ],
+)
+def test_template_inside_a_string_literal_is_refused(sql, paramstyle):
+    with pytest.raises(TemplateError, match=r"join the pieces in SQL: '%' \|\| \{\{ v \}\} \|\|"):
+        render_sql(sql, {"v": "' OR 1=1 --", "a": "x", "b": "y"}, paramstyle)
+
+
+@pytest.mark.parametrize("paramstyle", PARAMSTYLES)
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param("SELECT name FROM city WHERE pop > 0\n-- AND name = {{ v }}\n", id="dashes"),
+        pytest.param("SELECT name FROM city /* WHERE name = {{ v }} */", id="block"),
+        pytest.param("SELECT name FROM city /* a /* b */ {{ v }} */", id="nested-block"),
+        pytest.param("SELECT name FROM city # WHERE name = {{ v }}", id="mysql-hash"),
+    ],
+)
+def test_template_inside_a_comment_is_refused(sql, paramstyle):
+    with pytest.raises(TemplateError, match=r"Remove the template from the comment, or use \{%"):
+        render_sql(sql, {"v": "x\nOR 1=1 --"}, paramstyle)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param('SELECT "{{ v }}" FROM city', id="double-quoted"),
+        pytest.param("SELECT `{{ v }}` FROM city", id="backquoted"),
+        pytest.param("SELECT [{{ v }}] FROM city", id="bracketed-sqlite"),
+    ],
+)
+def test_template_inside_a_quoted_name_is_refused(sql):
+    with pytest.raises(TemplateError, match=r"write '\{\{ v \}\}' in single quotes for a text"):
+        render_sql(sql, {"v": "name"})
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        pytest.param("SELECT tags[{{ i }}] FROM t", "postgres", "SELECT tags[:param_0] FROM t",
+                     id="postgres-array-subscript"),
+        pytest.param("SELECT doc #>> {{ i }} FROM t", "postgres", "SELECT doc #>> :param_0 FROM t",
+                     id="postgres-hash-operator"),
+        pytest.param("SELECT 'a\\' || {{ i }} || 'b'", "postgres",
+                     "SELECT 'a\\' || :param_0 || 'b'", id="postgres-backslash-is-text"),
+        pytest.param("SELECT 'it''s' || {{ i }}", None, "SELECT 'it''s' || :param_0",
+                     id="doubled-quote"),
+        pytest.param("SELECT 'a--b', '/*', {{ i }}", None, "SELECT 'a--b', '/*', :param_0",
+                     id="comment-marks-in-literals"),
+        pytest.param("SELECT 1 -- a comment\nWHERE x = {{ i }}", None,
+                     "SELECT 1 -- a comment\nWHERE x = :param_0", id="after-a-comment"),
+        pytest.param("SELECT \"a'b\", {{ i }}", None, "SELECT \"a'b\", :param_0",
+                     id="quote-inside-a-name"),
+    ],
+)  # fmt: skip
+def test_template_outside_literals_and_comments_is_bound(sql, dialect, expected):
+    assert render_sql(sql, {"i": 2}, "named", dialect) == (expected, {"param_0": 2})
+
+
+def test_dialect_specific_text_is_refused_without_the_dialect():
+    with pytest.raises(TemplateError, match="inside a quoted name"):
+        render_sql("SELECT tags[{{ i }}] FROM t", {"i": 2})
+    with pytest.raises(TemplateError, match="inside an SQL comment"):
+        render_sql("SELECT doc #>> {{ i }} FROM t", {"i": 2})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("ar", ["Paris", "Parma"], id="pattern"),
+        pytest.param("' OR 1=1 --", [], id="injection"),
+        pytest.param("%", ["50% off", "L'Haÿ", "Lyon", "Lyon (2e)", "Paris", "Parma"],
+                     id="wildcard-value"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("paramstyle", ["named", "qmark", "numeric"])
+def test_like_pattern_joined_in_sql_is_bound(city, value, expected, paramstyle):
+    sql = "SELECT name FROM city WHERE name LIKE '%' || {{ v }} || '%' ORDER BY name"
+
+    assert names(city, sql, {"v": value}, paramstyle) == expected
+
+
+def test_sql_without_template_is_not_rendered():
+    assert render_sql("SELECT '{#' AS x, 'Par%' AS y", None, "pyformat") == (
+        "SELECT '{#' AS x, 'Par%%' AS y",
+        {},
+    )
+    assert render_sql("SELECT '{#' AS x", None, "qmark") == ("SELECT '{#' AS x", [])
+
+
+def test_literal_jinja_marks_next_to_a_template_point_to_raw():
+    with pytest.raises(TemplateError, match=r"wrap it in \{% raw %\}"):
+        render_sql("SELECT 1 WHERE a LIKE '{%' AND b = {{ v }}", {"v": 1})
+
+    sql = "SELECT 1 WHERE a LIKE '{% raw %}{%{% endraw %}' AND b = {{ v }}"
+    expected = ("SELECT 1 WHERE a LIKE '{%' AND b = :param_0", {"param_0": 1})
+    assert render_sql(sql, {"v": 1}) == expected
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param("{% macro m(x) %}{{ x }}{% endmacro %}SELECT {{ m(v) }}", id="macro"),
+        pytest.param("{% set y %}{{ v }}{% endset %}SELECT {{ y }}", id="set-block"),
+    ],
+)
+def test_macro_or_set_block_output_is_refused(sql):
+    with pytest.raises(TemplateError, match=r"print the parameter itself, \{\{ name \}\}"):
+        render_sql(sql, {"v": "abc"})
+
+
+def test_nul_character_in_sql_is_refused():
+    with pytest.raises(TemplateError, match="remove it from the SQL text"):
+        render_sql("SELECT \x000\x00", {"v": 1})

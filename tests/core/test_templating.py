@@ -23,6 +23,8 @@ ESCAPE = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
         pytest.param("{{ n }}", {"n": True}, True, id="bool"),
         pytest.param("%(n)s", {"n": 3}, 3, id="pyformat-int"),
         pytest.param(" {{ n }} ", {"n": 3}, 3, id="surrounding-spaces"),
+        pytest.param("{{- n -}}", {"n": 3}, 3, id="whitespace-control"),
+        pytest.param("{{ -n }}", {"n": 3}, -3, id="negation-is-not-whitespace-control"),
         pytest.param("{{ lo + 1 }}", {"lo": 4}, 5, id="expression"),
         pytest.param("{{ u.attributes.year }}", {"u": {"attributes": {"year": 2020}}}, 2020,
                      id="nested"),
@@ -105,6 +107,12 @@ def test_mutating_method_leaves_the_parameter_alone():
         pytest.param("%(region)s", {}, "region", id="pyformat"),
         pytest.param("{{ user.attributes.region }}", {"user": {"attributes": {}}}, "region",
                      id="missing-key"),
+        pytest.param("{{ [region] }}", {}, "region", id="inside-a-list"),
+        pytest.param("{{ {'k': region} }}", {}, "region", id="inside-a-dict"),
+        pytest.param("{{ (1, region) }}", {}, "region", id="inside-a-tuple"),
+        pytest.param("{{ l|map(attribute='zz')|list }}", {"l": [{"a": 1}]}, "zz",
+                     id="missing-attribute-of-each"),
+        pytest.param("x {{ [region] }}", {}, "region", id="list-in-text"),
     ],
 )  # fmt: skip
 def test_undefined_variable_is_named(template, parameters, name):
@@ -180,3 +188,22 @@ def test_jinja_text_helpers_are_not_available(helper):
 def test_a_function_is_not_a_template_value():
     with pytest.raises(TemplateError, match="gives a function, not a value"):
         render("{{ range }}", {})
+
+
+@pytest.mark.parametrize(
+    ("template", "parameters", "name"),
+    [
+        pytest.param("SELECT 1 WHERE a IN {{ [region] }}", {}, "region", id="inside-a-list"),
+        pytest.param("SELECT 1 WHERE a IN {{ l|map(attribute='zz')|list }}", {"l": [{"a": 1}]},
+                     "zz", id="missing-attribute-of-each"),
+    ],
+)  # fmt: skip
+def test_undefined_variable_inside_an_sql_value_is_named(template, parameters, name):
+    with pytest.raises(TemplateError, match=f'uses "{name}", which is not defined: add "{name}"'):
+        render_sql(template, parameters)
+
+
+@pytest.mark.parametrize("template", ["{{ self }}", "x {{ self }}", "{{ [self] }}"])
+def test_jinja_objects_are_not_template_values(template):
+    with pytest.raises(TemplateError, match="was refused: it reaches for Python internals"):
+        render(template, {})
