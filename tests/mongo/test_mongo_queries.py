@@ -232,7 +232,13 @@ def test_permission_value_mongodb_cannot_store_is_refused(connector, items):
         pytest.param(
             {"i": {"$gte": "{{ lo }}", "$lte": "{{ hi }}"}}, {"lo": 2}, [2, 3], id="one-bound"
         ),
-        pytest.param({"$or": [{"s": "{{ s }}"}, {"i": "{{ i }}"}]}, {"i": 1}, [1], id="or-item"),
+        pytest.param(
+            {"$or": [{"s": "{{ s }}"}, {"i": "{{ i }}"}]}, {"i": 1}, [1, 2, 3], id="or-item-lifts"
+        ),
+        pytest.param(
+            {"$or": [{"s": "{{ s }}"}, {"i": "{{ i }}"}]}, {"i": 1, "s": "b"}, [1, 2], id="or-set"
+        ),
+        pytest.param({"$nor": [{"s": "{{ s }}"}]}, {"s": "a"}, [2, 3], id="nor-given"),
         pytest.param({"$or": [{"s": "{{ s }}"}], "i": 2}, {}, [2], id="or-emptied"),
         pytest.param(
             {"$and": [{"s": "{{ s }}"}, {"i": "{{ i }}"}]}, {}, [1, 2, 3], id="and-emptied"
@@ -244,7 +250,14 @@ def test_optional_filters(connector, items, query, parameters, expected):
 
     df = connector.get_df(source("items", pipeline, parameters=parameters))
 
-    assert df["_id"].tolist() == expected
+    assert_frame_equal(df, id_frame(expected))
+
+
+def test_optional_filter_inside_nor_is_refused(connector, items):
+    data_source = source("items", {"$nor": [{"s": "{{ s }}"}]})
+
+    with pytest.raises(InvalidDataSourceError, match="Give the parameter, or move the clause"):
+        connector.get_df(data_source)
 
 
 # --- Permissions ----------------------------------------------------------------------------

@@ -29,18 +29,40 @@ from toucan_connectors.mongo.pipeline import (
             id="one-operator-removed",
         ),
         pytest.param({"a": {"$gte": "{{ lo }}"}}, set(), {}, id="field-without-operators-removed"),
+        pytest.param({"$or": [{"a": "{{ x }}"}, {"b": 1}]}, set(), {}, id="or-item-lifts-the-or"),
         pytest.param(
-            {"$or": [{"a": "{{ x }}"}, {"b": 1}]}, set(), {"$or": [{"b": 1}]}, id="or-item-removed"
+            {"$or": [{"a": "{{ x }}"}, {"b": 1}], "c": 2}, set(), {"c": 2}, id="or-lifted-alone"
+        ),
+        pytest.param(
+            {"$or": [{"a": "{{ x }}", "c": 1}, {"b": 1}]},
+            set(),
+            {"$or": [{"c": 1}, {"b": 1}]},
+            id="or-item-partly-lifted",
+        ),
+        pytest.param(
+            {"arr": {"$elemMatch": {"k": "{{ x }}", "v": 9}}},
+            set(),
+            {"arr": {"$elemMatch": {"v": 9}}},
+            id="elem-match-lifted-clause-by-clause",
+        ),
+        pytest.param(
+            {"a": {"$in": ["x", "{{ y }}"]}, "b": 1}, set(), {"b": 1}, id="in-list-removed-whole"
+        ),
+        pytest.param(
+            {"$nor": [{"a": "{{ x }}"}, {"b": 1}]},
+            {"x"},
+            {"$nor": [{"a": "{{ x }}"}, {"b": 1}]},
+            id="nor-kept-when-given",
         ),
         pytest.param({"$or": [{"a": "{{ x }}"}], "b": 1}, set(), {"b": 1}, id="emptied-or-removed"),
         pytest.param(
             {"$and": [{"a": "{{ x }}"}, {"b": "{{ y }}"}]}, set(), {}, id="emptied-and-removed"
         ),
         pytest.param(
-            {"$or": [{"a": "{{ x }}", "c": "{{ z }}"}, {"b": 1}]},
+            {"$or": [{"a": "{{ x }}", "c": "{{ z }}"}, {"b": 1}], "d": 1},
             set(),
-            {"$or": [{"b": 1}]},
-            id="emptied-item-dropped-not-kept-as-match-all",
+            {"d": 1},
+            id="or-with-an-emptied-item-is-lifted",
         ),
         pytest.param(
             {"$and": [{"$or": [{"a": "{{ x }}"}]}, {"b": 1}]},
@@ -66,6 +88,51 @@ from toucan_connectors.mongo.pipeline import (
 )
 def test_drop_unset_clauses(match, given, expected):
     assert drop_unset_clauses(match, given) == expected
+
+
+@pytest.mark.parametrize(
+    ("match", "fix"),
+    [
+        pytest.param(
+            {"$nor": [{"a": "{{ x }}"}, {"b": 1}]},
+            "uses x, which is not given: lifting it would exclude every document. Give the "
+            "parameter, or move the clause out of \\$nor",
+            id="nor",
+        ),
+        pytest.param(
+            {"a": {"$not": {"$eq": "{{ x }}"}}},
+            'The \\$not on "a" uses a variable that is not given: .* move the clause out of \\$not',
+            id="not",
+        ),
+        pytest.param(
+            {"$and": []}, "empty \\$and list, which MongoDB refuses: remove it", id="empty-and"
+        ),
+    ],
+)
+def test_unliftable_clauses_are_refused(match, fix):
+    with pytest.raises(InvalidDataSourceError, match=fix):
+        drop_unset_clauses(match, set())
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("{{ x | default('y') }}", [{"$match": {"a": "y"}}], id="default-filter"),
+        pytest.param(
+            "{% if x is defined %}{{ x }}{% else %}y{% endif %}",
+            [{"$match": {"a": "y"}}],
+            id="is-defined-test",
+        ),
+        pytest.param("{% if x %}{{ x }}{% endif %}", [], id="needs-the-variable"),
+    ],
+)
+def test_template_that_renders_without_its_variable_is_kept(value, expected):
+    assert render_query({"a": value}, {}) == expected
+
+
+def test_unsafe_template_with_a_missing_variable_is_refused_not_lifted():
+    with pytest.raises(TemplateError, match="reaches for Python internals"):
+        render_query({"a": "{{ x.__class__ }}"}, {})
 
 
 def test_clause_asking_for_null_is_kept():

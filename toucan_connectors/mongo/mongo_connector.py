@@ -60,8 +60,8 @@ class MongoDataSource(ToucanDataSource):
         description=(
             "A `$match` document, or an aggregation pipeline as a list of stages. Templates are "
             "filled with `parameters`, keeping their value's type; in a `$match`, a clause whose "
-            "variable is not given is removed. A `$sort` may be a list of single-key documents "
-            "to keep its order."
+            "variable is not given is lifted (it restricts nothing; inside `$nor` or `$not` it "
+            "is refused). A `$sort` may be a list of single-key documents to keep its order."
         ),
         examples=[
             [

@@ -7,8 +7,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from jinja2.defaults import DEFAULT_NAMESPACE
+from jinja2.exceptions import SecurityError
 
-from toucan_connectors.errors import InvalidDataSourceError, UnsupportedFeatureError
+from toucan_connectors.errors import (
+    InvalidDataSourceError,
+    TemplateError,
+    UnsupportedFeatureError,
+)
 from toucan_connectors.permissions.mongo_filter import build_mongo_match, to_bson_value
 from toucan_connectors.templating import has_template, render, template_variables
 
@@ -82,7 +87,7 @@ def render_query(query: Query, parameters: Mapping[str, Any] | None) -> list[dic
             )
         name, body = next(iter(stage.items()))
         if name == "$match" and isinstance(body, Mapping):
-            body = drop_unset_clauses(body, given)
+            body = drop_unset_clauses(body, given, parameters or {})
             if not body:
                 continue
         body = to_bson_value(render(body, parameters), _subject(position, parameters))
@@ -92,29 +97,86 @@ def render_query(query: Query, parameters: Mapping[str, Any] | None) -> list[dic
     return pipeline
 
 
-def drop_unset_clauses(match: Mapping[str, Any], given: set[str]) -> dict[str, Any]:
-    """Remove the clauses of a `$match` whose templates use variables not in `given`.
+def drop_unset_clauses(
+    match: Mapping[str, Any], given: set[str], parameters: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Lift the clauses of a `$match` whose templates use variables not in `given`.
 
-    An operator (`{"$gte": "{{ lo }}"}`) is removed alone when its siblings are set; a field
-    left with no operator is removed. An item of `$and`/`$or`/`$nor` emptied by the removal
-    is dropped rather than kept as `{}` (which would match everything), and a list emptied
-    that way is removed with its key. A clause whose variable is given as None is kept: it
-    asks for null, which also matches documents missing the field.
+    A lifted clause restricts nothing: a field clause is removed, an operator
+    (`{"$gte": "{{ lo }}"}`) is removed alone when its siblings are set, an `$and` item is
+    dropped, and an `$or` with a lifted item is removed whole (one of its items is always
+    true). An `$elemMatch` document is lifted clause by clause. A missing variable inside `$nor`
+    or `$not` is refused, since lifting it would turn that clause into "match nothing". A
+    template that renders without the variable (`{{ x | default(1) }}`) is kept when
+    `parameters` are given. A clause whose variable is given as None is kept: it asks for null,
+    which also matches documents missing the field.
+
+    Raises:
+        InvalidDataSourceError: `$nor` or `$not` uses a missing variable, or a group is empty.
     """
     kept: dict[str, Any] = {}
     for key, value in match.items():
-        if _needs_missing(key, given):
+        if _needs_missing(key, given, parameters):
             continue
         if key in _LOGICAL and isinstance(value, list):
-            items = _drop_unset_items(value, given)
-            if items or not value:
+            items = _lift_group(key, value, given, parameters)
+            if items is not None:
                 kept[key] = items
         elif _is_operator_document(value):
-            operators = {op: arg for op, arg in value.items() if not _needs_missing(arg, given)}
+            operators = _lift_operators(key, value, given, parameters)
             if operators:
                 kept[key] = operators
-        elif not _needs_missing(value, given):
+        elif not _needs_missing(value, given, parameters):
             kept[key] = value
+    return kept
+
+
+def _lift_group(
+    kind: str, items: list[Any], given: set[str], parameters: Mapping[str, Any] | None
+) -> list[Any] | None:
+    """Return the items of `$and`/`$or`/`$nor` left after lifting, or None to remove the group."""
+    if not items:
+        raise InvalidDataSourceError(
+            f"The $match holds an empty {kind} list, which MongoDB refuses: remove it or give "
+            "it at least one clause."
+        )
+    kept: list[Any] = []
+    for item in items:
+        if not isinstance(item, Mapping) or not item:
+            kept.append(item)
+            continue
+        remaining = drop_unset_clauses(item, given, parameters)
+        if remaining != item and kind == "$nor":
+            missing = sorted(_variables(item) - given - _JINJA_GLOBALS)
+            raise InvalidDataSourceError(
+                f"A $nor clause uses {', '.join(missing)}, which is not given: lifting it "
+                "would exclude every document. Give the parameter, or move the clause out of "
+                "$nor."
+            )
+        if not remaining:
+            if kind == "$or":
+                return None
+            continue
+        kept.append(remaining)
+    return kept or None
+
+
+def _lift_operators(
+    field: str, operators: Mapping[str, Any], given: set[str], parameters: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for operator, argument in operators.items():
+        if operator == "$elemMatch" and isinstance(argument, Mapping) and argument:
+            inner = drop_unset_clauses(argument, given, parameters)
+            if inner:
+                kept[operator] = inner
+        elif not _needs_missing(argument, given, parameters):
+            kept[operator] = argument
+        elif operator == "$not":
+            raise InvalidDataSourceError(
+                f'The $not on "{field}" uses a variable that is not given: lifting it would '
+                "exclude every document. Give the parameter, or move the clause out of $not."
+            )
     return kept
 
 
@@ -186,18 +248,6 @@ def page_stages(offset: int, limit: int | None) -> list[dict[str, Any]]:
     return stages
 
 
-def _drop_unset_items(items: list[Any], given: set[str]) -> list[Any]:
-    kept = []
-    for item in items:
-        if not isinstance(item, Mapping):
-            kept.append(item)
-            continue
-        remaining = drop_unset_clauses(item, given)
-        if remaining or not item:
-            kept.append(remaining)
-    return kept
-
-
 def _is_operator_document(value: Any) -> bool:
     return (
         isinstance(value, Mapping)
@@ -206,8 +256,19 @@ def _is_operator_document(value: Any) -> bool:
     )
 
 
-def _needs_missing(value: Any, given: set[str]) -> bool:
-    return bool(_variables(value) - given - _JINJA_GLOBALS)
+def _needs_missing(value: Any, given: set[str], parameters: Mapping[str, Any] | None) -> bool:
+    """Tell whether `value` uses a variable that is not given and cannot do without it."""
+    if not _variables(value) - given - _JINJA_GLOBALS:
+        return False
+    if parameters is None:
+        return True
+    try:
+        render(value, parameters)
+    except TemplateError as exc:
+        if isinstance(exc.__cause__, SecurityError):
+            raise
+        return True
+    return False
 
 
 def _variables(value: Any) -> set[str]:
