@@ -70,7 +70,6 @@ _PG_MIN_DAYS = -2_451_545  # the lowest date, in days since 1970-01-01
 _DAYS_PER_MONTH = 30  # psycopg2 turns '1 month' into 30 days
 _MICROSECONDS_PER_DAY = 86_400_000_000
 
-_READERS_LOCK = threading.Lock()
 _READ_AHEAD = 2  # batches decoded ahead of the conversion
 _END = object()
 _TEXT_BIND = re.compile(r"(?<![:\w\x5c]):(\w+)(?![:\w])")
@@ -748,22 +747,18 @@ def _reader_for(connector: SQLConnector, database: str | None) -> ArrowReader | 
     if not has_fast_driver("postgresql"):
         logger.debug("No Arrow driver installed; using the standard path")
         return None
-    key = database or connector._default_database()
-    readers = connector._fast_readers
-    reader = readers.get(key)
-    if reader is None:
-        with _READERS_LOCK:
-            reader = readers.get(key)
-            if reader is None:
-                settings = {"default_transaction_read_only": "on"}
-                settings["statement_timeout"] = str((connector.query_timeout or 0) * 1000)
-                libpq = {
-                    name: str(value)
-                    for name, value in connector._connect_args().items()
-                    if name in ("connect_timeout", "sslmode")
-                }
-                url = connector._engine_url(key).update_query_dict(libpq)
-                reader = readers[key] = ArrowReader(url, settings)
+
+    def _create(key: str | None) -> ArrowReader:
+        settings = {"default_transaction_read_only": "on"}
+        settings["statement_timeout"] = str((connector.query_timeout or 0) * 1000)
+        libpq = {
+            name: str(value)
+            for name, value in connector._connect_args().items()
+            if name in ("connect_timeout", "sslmode")
+        }
+        return ArrowReader(connector._engine_url(key).update_query_dict(libpq), settings)
+
+    reader: ArrowReader = connector._pooled("fast reader", database, _create)
     return reader
 
 
