@@ -247,3 +247,25 @@ def test_api_key_in_the_query_is_sent_once_on_a_next_link_that_echoes_it(
 
     assert_frame_equal(df, pd.DataFrame({"n": [0, 1]}))
     assert [request.query_string for request, _ in httpserver.log] == [b"key=K", b"page=2&key=K"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("<r><item>Zoé</item></r>".encode(), "text/xml"),
+        (
+            '<?xml version="1.0" encoding="ISO-8859-1"?><r><item>Zoé</item></r>'.encode("latin-1"),
+            "application/xml",
+        ),
+    ],
+    ids=["utf-8-without-charset", "declared-latin-1"],
+)
+def test_xml_encoding_comes_from_the_document(
+    httpserver: HTTPServer, body: bytes, content_type: str
+) -> None:
+    httpserver.expect_request("/api/x").respond_with_data(body, content_type=content_type)
+    connector = make_connector(httpserver, responsetype="xml")
+
+    df = connector.get_df(make_source(url="x", xpath="./item"))
+
+    assert_frame_equal(df, pd.DataFrame({"#text": ["Zoé"]}))

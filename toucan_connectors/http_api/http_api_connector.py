@@ -336,7 +336,7 @@ class HttpAPIConnector(ToucanConnector, data_source_model=HttpAPIDataSource):
         if not response.content:
             return None
         if self.responsetype == "xml":
-            return _parse_xml(response.text, data_source, where)
+            return _parse_xml(response.content, data_source, where)
         try:
             return response.json()
         except ValueError as exc:
@@ -428,7 +428,7 @@ def _encode_url_value(value: Any, name: str, source: str) -> Any:
     return quote(text, safe="")
 
 
-def _parse_xml(text: str, data_source: HttpAPIDataSource, where: str) -> Any:
+def _parse_xml(text: bytes, data_source: HttpAPIDataSource, where: str) -> Any:
     xmltodict = import_optional("xmltodict", connector=TYPE_KEY, extra="http_api")
     try:
         root = ET.fromstring(text)
