@@ -118,9 +118,9 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
         "where it is always set, `Int64` where it has gaps), so concatenated batches equal "
         "`get_df` only when the batches agree; use `get_df` when they may not.",
         "The tests run against an in-process stand-in (mockupdb answering with mongomock) "
-        "unless TOUCAN_MONGO_URI (or TOUCAN_MONGO_HOST/PORT) names a real server: they write `$project` exclusions instead "
-        "of `$unset`, which the stand-in lacks, and compare `$group` results regardless of "
-        "column order, which the stand-in does not keep.",
+        "unless TOUCAN_MONGO_URI (or TOUCAN_MONGO_HOST/PORT) names a real server: they write "
+        "`$project` exclusions instead of `$unset`, which the stand-in lacks, and compare "
+        "`$group` results regardless of column order, which the stand-in does not keep.",
     )
     transient_errors: ClassVar[tuple[type[BaseException], ...]] = (ConnectionFailedError,)
 
