@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from bson import Decimal128, ObjectId
+from bson import DBRef, Decimal128, ObjectId
 from pandas.testing import assert_frame_equal
 from pydantic import ValidationError
 from pymongo.errors import ConfigurationError
@@ -20,6 +20,7 @@ from pymongo.uri_parser import parse_uri
 from toucan_connectors.errors import (
     ConnectionFailedError,
     InvalidConfigurationError,
+    InvalidDataSourceError,
     ProviderError,
 )
 from toucan_connectors.mongo import MongoConnector, MongoDataSource
@@ -104,6 +105,35 @@ def test_unflattened_nested_document_is_a_dict_column(connector, people):
         {
             "name": ["Ann", "Bob", "Cy"],
             "address": pd.Series([{"city": "Lyon", "zip": "69001"}, {"city": "Nice"}, None]),
+        }
+    )
+    assert_frame_equal(df, expected)
+
+
+def test_flattening_refuses_a_nested_field_colliding_with_a_dotted_one(connector, test_db):
+    test_db.clash.insert_one({"_id": 1, "address": {"city": "Lyon"}, "address.city": "dup"})
+
+    with pytest.raises(InvalidDataSourceError, match='both named "address.city".*\\$project'):
+        connector.get_df(source("clash", flatten=True))
+
+
+def test_db_ref_becomes_a_document_with_its_id_as_a_string(connector, test_db):
+    test_db.links.insert_many(
+        [
+            {"_id": 1, "to": DBRef("people", oid(2))},
+            {"_id": 2, "to": DBRef("people", oid(3), "hr")},
+        ]
+    )
+
+    df = connector.get_df(source("links", [{"$sort": {"_id": 1}}]))
+
+    expected = pd.DataFrame(
+        {
+            "_id": [1, 2],
+            "to": [
+                {"$ref": "people", "$id": "000000000000000000000002"},
+                {"$ref": "people", "$id": "000000000000000000000003", "$db": "hr"},
+            ],
         }
     )
     assert_frame_equal(df, expected)

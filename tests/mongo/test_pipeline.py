@@ -188,6 +188,18 @@ def test_sort_list_item_with_two_keys_is_refused():
         render_query([{"$sort": [{"a": 1, "b": 1}]}], None)
 
 
+def test_sort_list_naming_a_field_twice_is_refused():
+    with pytest.raises(InvalidDataSourceError, match='names "a" twice: keep only the one'):
+        render_query([{"$sort": [{"a": 1}, {"b": 1}, {"a": -1}]}], None)
+
+
+def test_empty_sort_list_is_refused():
+    with pytest.raises(
+        InvalidDataSourceError, match="name at least one field.*or remove the stage"
+    ):
+        render_query([{"$sort": []}], None)
+
+
 def test_stage_with_two_keys_is_refused():
     with pytest.raises(InvalidDataSourceError, match="exactly one key"):
         render_query([{"$match": {}, "$limit": 1}], None)

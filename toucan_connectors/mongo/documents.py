@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from toucan_connectors.errors import InvalidDataSourceError
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["bson_type_name", "documents_to_frame", "flatten_document", "to_python"]
@@ -48,15 +50,23 @@ def flatten_document(document: Mapping[str, Any], prefix: str = "") -> dict[str,
     flat: dict[str, Any] = {}
     for key, value in document.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(flatten_document(value, f"{name}."))
-        else:
-            flat[name] = value
+        spread = flatten_document(value, f"{name}.") if isinstance(value, Mapping) and value else {}
+        for column, item in (spread or {name: value}).items():
+            if column in flat:
+                raise InvalidDataSourceError(
+                    f'A document has a nested field and a field both named "{column}", which '
+                    "flattening would merge into one column: read it without `flatten`, or "
+                    "rename one with a `$project` stage."
+                )
+            flat[column] = item
     return flat
 
 
 def to_python(value: Any) -> Any:
-    """Return a BSON value as plain Python: ObjectId as its hex string, Decimal128 as Decimal."""
+    """Return a BSON value as plain Python: ObjectId as its hex string, Decimal128 as Decimal.
+
+    A DBRef becomes a `{"$ref": ..., "$id": ...}` document (with `$db` when it names one).
+    """
     if isinstance(value, Mapping):
         return {key: to_python(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -64,6 +74,9 @@ def to_python(value: Any) -> Any:
     kind = type(value).__name__
     if kind == "ObjectId":
         return str(value)
+    if kind == "DBRef":
+        reference = {"$ref": value.collection, "$id": to_python(value.id)}
+        return reference | ({"$db": value.database} if value.database else {})
     if kind == "Decimal128":
         return value.to_decimal()
     return value

@@ -285,12 +285,22 @@ def _variables(value: Any) -> set[str]:
 
 
 def _ordered_sort(keys: list[Any]) -> dict[str, Any]:
+    if not keys:
+        raise InvalidDataSourceError(
+            'A $sort is an empty list: name at least one field, such as [{"year": -1}], or '
+            "remove the stage."
+        )
     ordered: dict[str, Any] = {}
     for item in keys:
         if not isinstance(item, Mapping) or len(item) != 1:
             raise InvalidDataSourceError(
                 f"A $sort given as a list holds {item!r}: write one single-key document per "
                 'field, such as [{"year": -1}, {"name": 1}].'
+            )
+        field = next(iter(item))
+        if field in ordered:
+            raise InvalidDataSourceError(
+                f'A $sort given as a list names "{field}" twice: keep only the one you mean.'
             )
         ordered.update(item)
     return ordered
