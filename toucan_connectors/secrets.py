@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from typing import Any
 
 from pydantic import SecretBytes, SecretStr
@@ -19,16 +21,30 @@ def reveal_secrets(value: Any) -> Any:
 
 
 def fingerprint_secrets(value: Any) -> Any:
-    """Return `value` with every secret replaced by a marker of its presence.
+    """Return `value` with every secret replaced by a slow salted digest of it.
 
-    Nothing derived from a secret's value is kept: even a salted hash of a short password can be
-    brute-forced from a cache key. Results do not depend on which password reached the provider,
-    so a cache key need not either.
+    Two configurations that differ only by a password or token read different data, so their
+    cache keys must differ; the digest is stable across processes. It is scrypt with a fixed
+    salt, so a key never holds the secret, nor a hash of it that is cheap to brute-force.
     """
     if isinstance(value, SecretStr | SecretBytes):
-        return "<secret set>" if value.get_secret_value() else "<secret empty>"
+        secret = value.get_secret_value()
+        if not secret:
+            return "<secret empty>"
+        return f"<secret {_slow_digest(secret if isinstance(secret, bytes) else secret.encode())}>"
     if isinstance(value, dict):
         return {key: fingerprint_secrets(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, tuple):
+        return tuple(fingerprint_secrets(item) for item in value)
+    if isinstance(value, list):
         return [fingerprint_secrets(item) for item in value]
     return value
+
+
+_SALT = b"toucan-connectors/secret-fingerprint/v1"
+
+
+@functools.lru_cache(maxsize=256)
+def _slow_digest(secret: bytes) -> str:
+    # About 50 ms once per secret and process: cheap for a cache key, costly for a guesser.
+    return hashlib.scrypt(secret, salt=_SALT, n=2**14, r=8, p=1, dklen=16).hex()

@@ -13,6 +13,8 @@ data source model with a class keyword or an annotation::
 from __future__ import annotations
 
 import builtins
+import datetime
+import enum
 import hashlib
 import json
 import logging
@@ -23,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr
 from typing_extensions import Self
 
 from toucan_connectors.discovery import ColumnInfo, DiscoverableConnector, TableInfo
@@ -328,10 +330,67 @@ def _is_abstract(cls: type) -> bool:
 
 
 def _digest(payload: Any) -> str:
-    text = json.dumps(payload, sort_keys=True, default=_tagged, separators=(",", ":"))
+    text = json.dumps(_canonical(payload), separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _tagged(value: Any) -> dict[str, str]:
-    # A date and the string spelling it must not give one key: the provider tells them apart.
-    return {"__type__": type(value).__qualname__, "value": str(value)}
+def _canonical(value: Any) -> Any:
+    """Return an exact JSON form of `value` that tells types apart and sorts unordered parts.
+
+    Every value but a string becomes `[type tag, payload]`, so `1`, `"1"`, `True`, `(1,)` and
+    `[1]` all differ; dict items and set members are sorted by their own encoding, so neither
+    insertion order nor PYTHONHASHSEED changes the key, and mixed key types are fine.
+    """
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, bool):
+        return ["const", value]
+    if isinstance(value, int):
+        return ["int", str(value)]
+    if isinstance(value, float):
+        return ["float", repr(value)]
+    if isinstance(value, Mapping):
+        items = [[_canonical(key), _canonical(item)] for key, item in value.items()]
+        return ["dict", sorted(items, key=_encoded)]
+    if isinstance(value, list | tuple):
+        return [type(value).__name__, [_canonical(item) for item in value]]
+    if isinstance(value, set | frozenset):
+        return ["set", sorted((_canonical(item) for item in value), key=_encoded)]
+    if isinstance(value, SecretStr | SecretBytes):
+        return ["secret", fingerprint_secrets(value)]
+    if isinstance(value, BaseModel):
+        return [_type_name(value), _canonical(fingerprint_secrets(value.model_dump()))]
+    if isinstance(value, bytes | bytearray):
+        return ["bytes", bytes(value).hex()]
+    if isinstance(value, datetime.date | datetime.time):
+        return [_type_name(value), value.isoformat()]
+    if isinstance(value, enum.Enum):
+        return [_type_name(value), _canonical(value.value)]
+    if isinstance(value, pd.DataFrame | pd.Series):
+        return [_type_name(value), _frame_digest(value)]
+    if hasattr(value, "tobytes") and hasattr(value, "dtype") and hasattr(value, "shape"):
+        array_bytes = value.tobytes()
+        return [_type_name(value), str(value.dtype), list(value.shape), _sha(array_bytes)]
+    return [_type_name(value), repr(value)]
+
+
+def _encoded(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=True)
+
+
+def _type_name(value: Any) -> str:
+    return f"{type(value).__module__}.{type(value).__qualname__}"
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _frame_digest(frame: pd.DataFrame | pd.Series) -> list[Any]:
+    # Every cell counts: a repr would elide the middle rows of a long frame.
+    if isinstance(frame, pd.Series):
+        labels, dtypes = [_canonical(frame.name)], [str(frame.dtype)]
+    else:
+        labels, dtypes = [_canonical(name) for name in frame.columns], list(map(str, frame.dtypes))
+    hashed = pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes()
+    return [labels, dtypes, _sha(hashed)]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import logging
 import subprocess
@@ -102,12 +103,109 @@ def test_unique_identifier_is_the_given_identifier():
     assert make_connector(identifier="conn-42").get_unique_identifier() == "conn-42"
 
 
-def test_keys_do_not_derive_from_the_secret_value():
-    # Even a salted hash of a password could be brute-forced from the key.
+def test_keys_differ_with_the_secret():
+    # Two tenants with two tokens read different data: one must never get the other's result.
     first, other = make_connector(), make_connector(password="other")
 
-    assert first.get_unique_identifier() == other.get_unique_identifier()
-    assert first.get_cache_key() == other.get_cache_key()
+    assert first.get_unique_identifier() != other.get_unique_identifier()
+    assert first.get_cache_key() != other.get_cache_key()
+    assert first.get_cache_key() == make_connector().get_cache_key()
+
+
+def test_keys_hold_no_cheap_hash_of_the_secret():
+    payload = json.dumps(make_connector()._identity_payload())
+    plain_hashes = [
+        hashlib.sha256(SECRET.encode()).hexdigest(),
+        hashlib.md5(SECRET.encode()).hexdigest(),  # noqa: S324 - what must not appear
+    ]
+
+    assert SECRET not in payload
+    assert not any(digest[:16] in payload for digest in plain_hashes)
+    assert payload == (
+        '{"type": "Frame", "secrets_storage_version": "1", '
+        f'"password": "<secret {_scrypt(SECRET)}>", "frame": null}}'
+    )
+
+
+def _scrypt(secret: str) -> str:
+    salt = b"toucan-connectors/secret-fingerprint/v1"
+    return hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1, dklen=16).hex()
+
+
+def test_bearer_tokens_of_two_tenants_give_two_keys():
+    from toucan_connectors.http_api.http_api_connector import HttpAPIConnector, HttpAPIDataSource
+
+    def connector(token: str) -> HttpAPIConnector:
+        auth = {"type": "bearer", "token": token}
+        return HttpAPIConnector(name="api", baseroute="https://api.example.com", auth=auth)
+
+    data_source = HttpAPIDataSource(domain="orders", name="api", url="/orders")
+
+    assert connector("tenant-A").get_cache_key(data_source) != connector("tenant-B").get_cache_key(
+        data_source
+    )
+    assert connector("tenant-A").get_unique_identifier() != (
+        connector("tenant-B").get_unique_identifier()
+    )
+
+
+@pytest.mark.parametrize("seed", ["1", "2", "3"])
+def test_set_parameter_key_is_stable_across_hash_seeds(seed):
+    script = (
+        "from core.test_cache_keys import cache_key, make_data_source; "
+        "parameters = {'x': {'Paris', 'Lyon', 'Nice'}}; "
+        "print(cache_key(data_source=make_data_source(parameters=parameters)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}", "PYTHONHASHSEED": seed},
+    )
+
+    in_this_process = cache_key(
+        data_source=make_data_source(parameters={"x": {"Nice", "Lyon", "Paris"}})
+    )
+    assert result.stdout.strip() == in_this_process
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param((1, 2), [1, 2], id="tuple-vs-list"),
+        pytest.param(1, "1", id="int-vs-text"),
+        pytest.param(1, True, id="int-vs-bool"),
+        pytest.param(1, 1.0, id="int-vs-float"),
+        pytest.param({1: "a"}, {"1": "a"}, id="int-key-vs-text-key"),
+        pytest.param(["a", "b"], ["a,b"], id="list-vs-joined"),
+    ],
+)
+def test_cache_key_tells_values_apart(first, second):
+    assert cache_key(data_source=make_data_source(parameters={"x": first})) != cache_key(
+        data_source=make_data_source(parameters={"x": second})
+    )
+
+
+def test_cache_key_accepts_mixed_key_types():
+    data_source = make_data_source(parameters={"x": {1: "x", "b": 2}})
+    reordered = make_data_source(parameters={"x": {"b": 2, 1: "x"}})
+
+    assert cache_key(data_source=data_source) == cache_key(data_source=reordered)
+
+
+def test_cache_key_sees_every_cell_of_a_frame():
+    import pandas as pd
+
+    first = make_connector(frame=pd.DataFrame({"a": range(100)}))
+    other = make_connector(frame=pd.DataFrame({"a": [*range(50), 999, *range(51, 100)]}))
+
+    assert first.get_cache_key() != other.get_cache_key()
+    assert (
+        first.get_cache_key()
+        == make_connector(frame=pd.DataFrame({"a": range(100)})).get_cache_key()
+    )
 
 
 def test_cache_key_tells_a_date_from_its_spelling():
