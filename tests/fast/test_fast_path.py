@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 from tests.fast.conftest import WIDE_UUID, source
-from toucan_connectors.errors import ProviderError
+from toucan_connectors.errors import ProviderError, ToucanConnectorError
 from toucan_connectors.postgres import PostgresConnector
 from toucan_connectors.sql import arrow_reader
 
@@ -41,13 +41,21 @@ TYPE_SUITE = {
     "timestamp-minus-infinity": "'-infinity'::timestamp",
     "timestamptz": "timestamptz '2024-03-31 01:30:00+02' + g * interval '1 day'",
     "interval": "g * interval '1 month 2 days 03:04:05.000006'",
+    "interval-years": "g * interval '1 year 1 month'",
+    "interval-negative-months": "g * interval '-14 months 3 days'",
     "json": """('{"k": ' || g || ', "l": [1, "x"]}')::json""",
     "jsonb": """('{"k": ' || g || '}')::jsonb""",
+    "bytea": "decode('00ff0' || g, 'hex')",
+    "time": "time '10:30:00' + g * interval '1 minute'",
+}
+
+# Read on the standard path by a fast connector (the driver cannot give the same values).
+FALLBACK_SUITE = {
     "text-array": "ARRAY['a', NULL, 'b' || g]",
     "int-array": "ARRAY[g, g + 1]::int[]",
     "empty-array": "'{}'::bigint[]",
-    "bytea": "decode('00ff0' || g, 'hex')",
-    "time": "time '10:30:00' + g * interval '1 minute'",
+    "int-2d-array": "ARRAY[[g, 2], [3, 4]]",
+    "oid": "(4294967295 - g)::oid",
 }
 
 
@@ -58,12 +66,92 @@ def _suite_query(expression: str) -> str:
     )
 
 
-@pytest.mark.parametrize("expression", TYPE_SUITE.values(), ids=TYPE_SUITE.keys())
+def _frame_or_error(connector: PostgresConnector, query: str) -> Any:
+    try:
+        return connector.get_df(source(query))
+    except ProviderError as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [*TYPE_SUITE.values(), *FALLBACK_SUITE.values()],
+    ids=[*TYPE_SUITE.keys(), *FALLBACK_SUITE.keys()],
+)
 def test_fast_path_frame_equals_standard_frame(
     fast: PostgresConnector, standard: PostgresConnector, expression: str
 ) -> None:
-    data_source = source(_suite_query(expression))
-    pd.testing.assert_frame_equal(fast.get_df(data_source), standard.get_df(data_source))
+    fast_result = _frame_or_error(fast, _suite_query(expression))
+    standard_result = _frame_or_error(standard, _suite_query(expression))
+    if isinstance(standard_result, str):
+        assert fast_result == standard_result
+    else:
+        pd.testing.assert_frame_equal(fast_result, standard_result)
+
+
+@pytest.mark.parametrize("expression", FALLBACK_SUITE.values(), ids=FALLBACK_SUITE.keys())
+def test_fast_path_falls_back_where_the_driver_differs(
+    fast: PostgresConnector, expression: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="toucan_connectors.sql.arrow_reader"):
+        _frame_or_error(fast, _suite_query(expression))
+    assert len([r for r in caplog.records if GAVE_UP in r.message]) == 1
+
+
+def test_intervals_count_365_day_years_and_30_day_months(connector: PostgresConnector) -> None:
+    query = (
+        "SELECT v::interval AS v FROM (VALUES (1, '1 year'), (2, '-14 months 3 days'), "
+        "(3, '1 year 1 month'), (4, '-1 year'), (5, '100 years 00:00:01')) AS t(k, v) ORDER BY k"
+    )
+    days = [365, -422, 395, -365]
+    values = [pd.Timedelta(days=d) for d in days] + [pd.Timedelta(days=36500, seconds=1)]
+    expected = pd.DataFrame({"v": pd.array(values, dtype="timedelta64[us]")})
+    pd.testing.assert_frame_equal(connector.get_df(source(query)), expected)
+
+
+def test_two_dimensional_arrays_keep_their_shape(connector: PostgresConnector) -> None:
+    df = connector.get_df(source("SELECT ARRAY[[1, 2], [3, 4]] AS v, ARRAY['a'] AS w"))
+    column = np.empty(1, dtype=object)
+    column[0] = [[1, 2], [3, 4]]
+    pd.testing.assert_frame_equal(df, pd.DataFrame({"v": column, "w": [["a"]]}))
+
+
+def test_oid_above_two_to_the_31_stays_unsigned(connector: PostgresConnector) -> None:
+    df = connector.get_df(source("SELECT 4294967295::oid AS v"))
+    pd.testing.assert_frame_equal(df, pd.DataFrame({"v": pd.array([4294967295], dtype="Int64")}))
+
+
+@pytest.mark.parametrize("precision", [10, 20], ids=["int64", "exact-int"])
+def test_nan_in_integer_numeric_gives_the_standard_result(
+    fast: PostgresConnector,
+    standard: PostgresConnector,
+    precision: int,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    query = f"SELECT v::numeric({precision},0) AS v FROM (VALUES ('1'), ('NaN')) AS t(v)"
+    with caplog.at_level(logging.DEBUG, logger="toucan_connectors.sql.arrow_reader"):
+        fast_result = _frame_or_error(fast, query)
+    assert fast_result == _frame_or_error(standard, query)
+    assert len([r for r in caplog.records if GAVE_UP in r.message]) == 1
+
+
+def test_interval_beyond_pandas_range_falls_back(
+    fast: PostgresConnector, standard: PostgresConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    query = "SELECT '178000000 years'::interval AS v"
+    with caplog.at_level(logging.DEBUG, logger="toucan_connectors.sql.arrow_reader"):
+        with pytest.raises(ToucanConnectorError) as on_fast:
+            fast.get_df(source(query))
+    with pytest.raises(ToucanConnectorError) as on_standard:
+        standard.get_df(source(query))
+    assert (type(on_fast.value), str(on_fast.value)) == (
+        type(on_standard.value),
+        str(on_standard.value),
+    )
+    assert [r.message for r in caplog.records if GAVE_UP in r.message] == [
+        "The fast path gave up (an interval is beyond pandas' range "
+        "(Python int too large to convert to C long)); using the standard path"
+    ]
 
 
 @pytest.mark.parametrize("expression", TYPE_SUITE.values(), ids=TYPE_SUITE.keys())
@@ -151,7 +239,7 @@ def test_missing_driver_uses_standard_path(
 ) -> None:
     monkeypatch.setattr(arrow_reader, "has_fast_driver", lambda dialect: False)
     fast.get_df(source("SELECT 1 AS a"))
-    assert fast._fast_readers == {}
+    assert [kind for kind, _ in fast._pools.items] == ["engine"]
 
 
 # Streaming ---------------------------------------------------------------------------------

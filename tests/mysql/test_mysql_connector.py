@@ -589,3 +589,16 @@ def test_backslashes_stay_escapes_whatever_the_server_mode(
 
     assert "NO_BACKSLASH_ESCAPES" not in mode and "ANSI_QUOTES" not in mode
     assert "STRICT_ALL_TABLES" in mode
+
+
+def test_a_copy_with_another_port_does_not_reuse_the_original_connections(
+    connector: MySQLConnector,
+) -> None:
+    connector.get_df(source("SELECT 1 AS a"))
+    moved = connector.model_copy(update={"port": 1, "connect_timeout": 2})
+
+    with pytest.raises(ConnectionFailedError, match="could not connect"):
+        moved.get_df(source("SELECT 1 AS a"))
+    moved.close()
+    df = connector.get_df(source("SELECT 1 AS a"))
+    assert_frame_equal(df, pd.DataFrame({"a": pd.array([1], dtype="Int64")}))

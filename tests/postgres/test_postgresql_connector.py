@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from pandas.testing import assert_frame_equal
 from pydantic import SecretStr
 
-from toucan_connectors.errors import InvalidDataSourceError, ProviderError
+from toucan_connectors.errors import ConnectionFailedError, InvalidDataSourceError, ProviderError
 from toucan_connectors.postgres import PostgresConnector, PostgresDataSource
 
 from .conftest import PG_DATABASE, PG_HOST, PG_PORT
@@ -532,3 +532,15 @@ def test_a_commit_cannot_end_the_read_only_mode(connector, create_table, pg_admi
     with pg_admin.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
         assert cursor.fetchone() == (True,)
+
+
+def test_a_copy_with_another_port_does_not_reuse_the_original_connections(connector):
+    connector.get_df(data_source("SELECT 1 AS a"))
+    moved = connector.model_copy(update={"port": 1})
+
+    with pytest.raises(ConnectionFailedError, match="could not connect"):
+        moved.get_df(data_source("SELECT 1 AS a"))
+    moved.close()
+    assert_frame_equal(
+        connector.get_df(data_source("SELECT 1 AS a")), pd.DataFrame({"a": pd.array([1], "Int64")})
+    )

@@ -422,6 +422,43 @@ class SQLConnectorBehaviour:
 
         assert_frame_equal(page.df, frame({"name": ["Eve", "Cy", "Bob"]}))
 
+    # Engines ----------------------------------------------------------------------------------
+
+    def test_a_copy_has_its_own_engines(self, backend):
+        original = backend.connector
+        before = original.get_engine(backend.database)
+        copy = original.model_copy(update={"connect_timeout": original.connect_timeout + 1})
+
+        copied_engine = copy.get_engine(backend.database)
+        copy.close()
+
+        assert copied_engine is not before
+        assert original.get_engine(backend.database) is before
+        assert_frame_equal(original.get_df(backend.data_source("SELECT 1 AS a")), frame({"a": [1]}))
+
+    def test_a_changed_field_gets_a_new_engine(self, backend):
+        connector = backend.connector.model_copy()
+        before = connector.get_engine(backend.database)
+
+        connector.connect_timeout += 1
+
+        assert connector.get_engine(backend.database) is not before
+        assert connector.get_engine(backend.database) is connector.get_engine(backend.database)
+        connector.close()
+
+    def test_deep_copies_and_pickles_start_without_engines(self, backend):
+        import copy
+        import pickle
+
+        backend.connector.get_engine(backend.database)
+
+        for other in (
+            copy.deepcopy(backend.connector),
+            pickle.loads(pickle.dumps(backend.connector)),
+        ):
+            assert other._pools.items == {}
+            assert other == backend.connector
+
     # Describe and status ----------------------------------------------------------------------
 
     def test_describe_lists_columns_without_rows(self, backend, city):

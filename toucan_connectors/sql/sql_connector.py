@@ -7,13 +7,15 @@ does everything else the same way for every database.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
+import weakref
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import pandas as pd
 from pydantic import Field, PrivateAttr, model_validator
@@ -48,8 +50,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["CONNECT_STEPS", "SQLConnector", "SQLDataSource"]
 
 _NUMERIC_KINDS = frozenset({"integer", "big_integer", "float", "decimal"})
-# Engines are created rarely; one lock for all connectors keeps the models copyable.
-_ENGINE_LOCK = threading.Lock()
 
 
 class SQLDataSource(ToucanDataSource):
@@ -127,8 +127,14 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         "same, built faster and with less memory. Off: always the standard driver.",
     )
 
-    _engines: dict[str | None, sa.Engine] = PrivateAttr(default_factory=dict)
-    _fast_readers: dict[str | None, Any] = PrivateAttr(default_factory=dict)
+    _pools: _Pools = PrivateAttr(default_factory=lambda: _Pools())
+
+    def __copy__(self) -> Self:
+        # A copy opens its own engines: sharing them would keep connections made with the
+        # original's options after a field changes, and `close()` on either would close both.
+        copied = super().__copy__()
+        copied._pools = _Pools()
+        return copied
 
     # Dialect hooks ---------------------------------------------------------------------------
 
@@ -191,41 +197,71 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             import_optional(module, connector=self._label(), extra=self.extra)
 
     def get_engine(self, database: str | None = None) -> sa.Engine:
-        """Return the pooled engine of `database`, created on first use and then reused."""
-        key = database or self._default_database()
-        engine = self._engines.get(key)
-        if engine is not None:
-            return engine
+        """Return the pooled engine of `database`, created on first use and then reused.
+
+        An engine serves the options it was made with: after a field of the connector changes,
+        the next call disposes of it and makes a new one.
+        """
+        return cast("sa.Engine", self._pooled("engine", database, self._create_engine))
+
+    def _create_engine(self, database: str | None) -> sa.Engine:
         self._import_sql_packages()
         import sqlalchemy as sa
 
-        with _ENGINE_LOCK:
-            engine = self._engines.get(key)
-            if engine is None:
-                import_optional(
-                    self.driver_module,
-                    connector=self.type or type(self).__name__,
-                    extra=self.extra,
-                    package=self.driver_package,
-                )
-                engine = sa.create_engine(
-                    self._engine_url(key),
-                    pool_pre_ping=True,
-                    connect_args=self._connect_args(),
-                )
-                self._configure_engine(engine)
-                self._engines[key] = engine
+        import_optional(
+            self.driver_module,
+            connector=self.type or type(self).__name__,
+            extra=self.extra,
+            package=self.driver_package,
+        )
+        engine = sa.create_engine(
+            self._engine_url(database), pool_pre_ping=True, connect_args=self._connect_args()
+        )
+        self._configure_engine(engine)
         return engine
+
+    def _pooled(self, kind: str, database: str | None, create: Callable[[str | None], Any]) -> Any:
+        """Return the `kind` pool (an engine, a fast reader) of `database`, made for the options.
+
+        Each pool is kept with a digest of the connector's fields; one made for other values is
+        disposed of and replaced.
+        """
+        key = database or self._default_database()
+        fingerprint = self._options_fingerprint()
+        pools = self._pools
+        found = pools.items.get((kind, key))
+        if found is not None and found[0] == fingerprint:
+            return found[1]
+
+        stale = None
+        with pools.lock:
+            found = pools.items.get((kind, key))
+            if found is None or found[0] != fingerprint:
+                stale = found[1] if found is not None else None
+                found = (fingerprint, create(key))
+                pools.items[(kind, key)] = found
+        if stale is not None:
+            logger.debug("The connector's options changed: closing the %s made before", kind)
+            stale.dispose()
+        return found[1]
+
+    def _options_fingerprint(self) -> str:
+        """A digest of every field's value (secrets included, so never the values themselves)."""
+        values = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if hasattr(value, "get_secret_value"):
+                value = ("secret", value.get_secret_value())
+            values.append((name, repr(value)))
+        return hashlib.sha256(repr(values).encode()).hexdigest()
 
     def close(self) -> None:
         """Close every pooled connection of this connector."""
-        with _ENGINE_LOCK:
-            engines, self._engines = list(self._engines.values()), {}
-            readers, self._fast_readers = list(self._fast_readers.values()), {}
-        for engine in engines:
-            engine.dispose()
-        for reader in readers:
-            reader.dispose()
+        with self._pools.lock:
+            pools = list(self._pools.items.values())
+            self._pools.items.clear()
+        for _, pool in pools:
+            pool.dispose()
 
     @contextmanager
     def _connection(self, database: str | None, read_only: bool = True) -> Iterator[sa.Connection]:
@@ -404,14 +440,21 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             raise InvalidDataSourceError(f"batch_size must be at least 1 (got {batch_size}).")
         rendered = data_source.rendered()
         offset = 0
-        for df in self._iter_frames(rendered, permissions, batch_size):
+        stream = None
+        for df, columns in self._iter_frames(rendered, permissions, batch_size):
             df = normalize_frame(df).set_axis(pd.RangeIndex(offset, offset + len(df)))
             offset += len(df)
-            yield _to_record_batch(df) if as_arrow else df
+            if not as_arrow:
+                yield df
+                continue
+            from toucan_connectors.sql.arrow_reader import RecordBatchStream
+
+            stream = stream or RecordBatchStream(columns)
+            yield stream.to_batch(df)
 
     def _iter_frames(
         self, data_source: SQLDataSource, permissions: Permissions | None, batch_size: int
-    ) -> Iterator[pd.DataFrame]:
+    ) -> Iterator[tuple[pd.DataFrame, list[ColumnType]]]:
         query = self._bound_query(data_source)
         database = data_source.database
         if not permissions and self.fast_path and self.fast_driver:
@@ -437,14 +480,20 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             if hidden:
                 columns = columns[:-hidden]
             empty = True
-            for rows in result.partitions(batch_size):
-                empty = False
-                df = build_frame([row[: len(columns)] for row in rows], columns)
-                if permissions and built is None:
-                    df = apply_permissions(df, permissions, data_source.parameters)
-                yield df
+            try:
+                for rows in result.partitions(batch_size):
+                    empty = False
+                    df = build_frame([row[: len(columns)] for row in rows], columns)
+                    if permissions and built is None:
+                        df = apply_permissions(df, permissions, data_source.parameters)
+                    yield df, columns
+            except GeneratorExit:
+                # Stopped early: closing an unbuffered cursor would read the rest of the result
+                # (PyMySQL drains it); dropping the connection ends the query instead.
+                conn.invalidate()
+                raise
             if empty:
-                yield build_frame([], columns)
+                yield build_frame([], columns), columns
 
     def _fetch_fast(
         self, query: BoundQuery, database: str | None
@@ -627,6 +676,38 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         return list_model_with_info(self, db_name, schema_name, table_name, exclude_columns)
 
 
+class _Pools:
+    """The engines and fast-path readers of one connector, with the digest of their options.
+
+    Copies and pickles start empty: connections belong to the connector that opened them.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: dict[tuple[str, str | None], tuple[str, Any]] = {}
+        # A connector dropped without close() (a forgotten copy) still closes its connections.
+        weakref.finalize(self, _dispose_all, self.items)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Pools:
+        return _Pools()
+
+    def __eq__(self, other: object) -> bool:
+        # Open connections are no part of a connector's value: connectors compare by fields.
+        return isinstance(other, _Pools)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type[_Pools], tuple[()]]:
+        return _Pools, ()
+
+
+def _dispose_all(items: dict[tuple[str, str | None], tuple[str, Any]]) -> None:
+    """Dispose of every pool in `items`."""
+    for _, pool in list(items.values()):
+        pool.dispose()
+    items.clear()
+
+
 class _NoResultError(Exception):
     """A statement ran but returned no rows to read (it was not a query)."""
 
@@ -646,13 +727,6 @@ def _total_from_short_page(fetched: int, offset: int, limit: int | None) -> int 
     if fetched == 0 and offset > 0:
         return None
     return offset + fetched
-
-
-def _to_record_batch(df: pd.DataFrame) -> Any:
-    """Return a frame as one Arrow record batch."""
-    import pyarrow as pa
-
-    return pa.RecordBatch.from_pandas(df, preserve_index=False)
 
 
 def _type_names(columns: Sequence[ColumnType]) -> dict[str, str]:
