@@ -220,9 +220,9 @@ def test_permission_value_types(connector, items, permission, expected):
 
 
 def test_permission_value_mongodb_cannot_store_is_refused(connector, items):
-    permission = {"column": "i", "operator": "eq", "value": {1}}
+    permission = {"column": "i", "operator": "eq", "value": uuid.UUID(int=1)}
 
-    with pytest.raises(InvalidDataSourceError, match='permission on "i" is a set .*give a string'):
+    with pytest.raises(InvalidDataSourceError, match='permission on "i" is a UUID .*give a string'):
         connector.get_df(source("items"), permission)
 
 
