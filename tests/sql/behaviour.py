@@ -123,6 +123,16 @@ class SQLConnectorBehaviour:
             backend.connector.get_df(ds)
         assert len(backend.connector.get_df(backend.data_source(table=city))) == 5
 
+    @pytest.mark.parametrize("table", ["{{ table }}", "x_{% if 1 %}y{% endif %}"])
+    def test_a_templated_table_is_refused(self, backend, city, table):
+        with pytest.raises(ValueError, match="is a template: name the table itself"):
+            backend.data_source(table=table, parameters={"table": city})
+
+    def test_a_table_is_not_rendered(self, backend):
+        ds = backend.data_source(table="plain", parameters={"plain": "other"})
+
+        assert ds.rendered().table == "plain"
+
     def test_data_source_needs_exactly_one_of_query_and_table(self, backend):
         with pytest.raises(ValueError, match="set exactly one of them"):
             backend.data_source("SELECT 1", table="x")
@@ -413,6 +423,17 @@ class SQLConnectorBehaviour:
 
         assert_frame_equal(page.df, frame({"id": [3, 2], "year": [2022, 2021]}))
         assert page.pagination_info.total_rows == 4
+
+    def test_permissions_order_by_the_output_name_an_alias_shadows(self, backend):
+        table = backend.create_table("ao", "id int, g int", [(1, 9), (2, 8), (3, 7), (4, 6)])
+        ds = backend.data_source(f"SELECT id AS g, g AS id FROM {table} ORDER BY g")
+        permission = {"column": "g", "operator": "notnull"}
+
+        whole = backend.connector.get_df(ds, permissions=permission)
+        page = backend.connector.get_slice(ds, permission, offset=1, limit=2).df
+
+        assert_frame_equal(whole, frame({"g": [1, 2, 3, 4], "id": [9, 8, 7, 6]}))
+        assert_frame_equal(page, frame({"g": [2, 3], "id": [8, 7]}))
 
     def test_permissions_order_by_a_column_not_selected(self, backend, people):
         ds = backend.data_source(f"SELECT name FROM {people} ORDER BY year DESC")

@@ -300,11 +300,13 @@ def _output_name(tree: exp.Query, key: exp.Expression, output_names: Sequence[st
     if len(projections) != len(output_names):
         return None
 
-    for position, projection in enumerate(projections):
-        if projection.unalias() == key:
-            return output_names[position]
+    # A bare name means an output column first, as the servers read ORDER BY: in
+    # `SELECT id AS g, g AS id ... ORDER BY g` the key is the output `g`, that is `id`.
     for position, projection in enumerate(projections):
         if bare_name is not None and projection.alias_or_name == bare_name:
+            return output_names[position]
+    for position, projection in enumerate(projections):
+        if projection.unalias() == key:
             return output_names[position]
     return None
 

@@ -55,7 +55,8 @@ _NUMERIC_KINDS = frozenset({"integer", "big_integer", "float", "decimal"})
 class SQLDataSource(ToucanDataSource):
     """A query, or a whole table, of one database."""
 
-    unrendered_fields: ClassVar[frozenset[str]] = frozenset({"query"})
+    # `query` is bound by the SQL templating; `table` is never a template (see below).
+    unrendered_fields: ClassVar[frozenset[str]] = frozenset({"query", "table"})
 
     database: str | None = Field(
         None, description="Database to query; the connector's default database when empty."
@@ -68,7 +69,7 @@ class SQLDataSource(ToucanDataSource):
     table: str | None = Field(
         None,
         description="A table or view to read whole, written `name` or `schema.name`; it is "
-        "quoted as an identifier. Set this or `query`.",
+        "quoted as an identifier, and may not be a template. Set this or `query`.",
     )
 
     @model_validator(mode="after")
@@ -80,6 +81,12 @@ class SQLDataSource(ToucanDataSource):
             raise ValueError(
                 f'Data source "{self.domain}" has {found} of "query" and "table": '
                 'set exactly one of them ("query" for SQL, "table" for a whole table).'
+            )
+        if self.table and any(mark in self.table for mark in ("{{", "{%", "{#")):
+            # A parameter that picks the table would let a user read any table (sqlite_master).
+            raise ValueError(
+                f'The "table" of data source "{self.domain}" is a template: name the table '
+                "itself, or write a query whose values are parameters."
             )
         return self
 
