@@ -241,6 +241,59 @@ def test_template_variable_not_given(cli: Cli, tmp_path: Path) -> None:
             id="param-infinity",
         ),
         pytest.param(
+            ["--param", "pop=1e400"],
+            '--param "pop=1e400": 1e400 is not a valid value; give a number or quote it as text '
+            """(pop='"1e400"').""",
+            id="param-overflows-to-infinity",
+        ),
+        pytest.param(
+            ["--param", "pop=[1, -1e999]"],
+            '--param "pop=[1, -1e999]": -1e999 is not a valid value; give a number or quote it '
+            """as text (pop='"-1e999"').""",
+            id="param-nested-overflow",
+        ),
+        pytest.param(
+            ["--permissions", "{bad"],
+            "--permissions is not valid JSON (Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1)): quote it.",
+            id="permissions-not-json",
+        ),
+        pytest.param(
+            ["--offset", "-1"],
+            "Invalid value for '--offset': Input should be greater than or equal to 0; "
+            "see `toucan-connectors query --help`.",
+            id="offset-negative",
+        ),
+        pytest.param(
+            ["--offset", "abc"],
+            "Invalid value for '--offset': Input should be a valid integer, unable to parse "
+            "string as an integer; see `toucan-connectors query --help`.",
+            id="offset-not-a-number",
+        ),
+        pytest.param(
+            ["--limit", "-3"],
+            "Invalid value for '--limit': Input should be greater than or equal to 0; "
+            "see `toucan-connectors query --help`.",
+            id="limit-negative",
+        ),
+        pytest.param(
+            ["--format", "xml"],
+            "Invalid value for '--format' / '-f': 'xml' is not one of 'table', 'csv', 'json', "
+            "'jsonl', 'parquet'; see `toucan-connectors query --help`.",
+            id="format-unknown",
+        ),
+        pytest.param(
+            ["--batch-size", "0"],
+            "Invalid value for '--batch-size': Input should be greater than or equal to 1; "
+            "see `toucan-connectors query --help`.",
+            id="batch-size-zero",
+        ),
+        pytest.param(
+            ["--bogus"],
+            "No such option: --bogus; see `toucan-connectors query --help`.",
+            id="unknown-option",
+        ),
+        pytest.param(
             ["--permissions", "[1]"],
             '--permissions must be a JSON object, e.g. {"column": "a", "operator": "eq", '
             '"value": 1}.',
@@ -327,10 +380,44 @@ def test_debug_shows_the_traceback(cli: Cli, tmp_path: Path) -> None:
     )
 
 
-def test_missing_argument_is_a_usage_error(cli: Cli) -> None:
-    result = cli("query")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ["query"],
+            "Missing argument 'CONFIG'; see `toucan-connectors query --help`.",
+            id="missing-argument",
+        ),
+        pytest.param(
+            ["nope"],
+            "No such command 'nope'; see `toucan-connectors --help`.",
+            id="unknown-command",
+        ),
+        pytest.param(
+            ["--bogus", "list"],
+            "No such option: --bogus; see `toucan-connectors --help`.",
+            id="unknown-root-option",
+        ),
+        pytest.param(
+            ["list", "extra"],
+            "Got unexpected extra argument(s) (extra); see `toucan-connectors list --help`.",
+            id="extra-argument",
+        ),
+    ],
+)
+def test_usage_error_is_one_line(cli: Cli, args: list[str], message: str) -> None:
+    result = cli(*args)
 
-    assert (result.exit_code, "Missing argument 'CONFIG'." in result.stderr) == (2, True)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"Error: {message}\n")
+
+
+def test_no_arguments_still_show_the_help(cli: Cli) -> None:
+    result = cli()
+
+    assert (result.exit_code, "Usage: toucan-connectors [OPTIONS] COMMAND" in result.output) == (
+        2,
+        True,
+    )
 
 
 def test_output_in_a_missing_folder_is_an_input_error(cli: Cli, config_file: Path) -> None:

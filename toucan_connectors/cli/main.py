@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import sys
@@ -13,12 +14,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from toucan_connectors import registry
@@ -77,10 +79,23 @@ class _State:
 class _ErrorReportingGroup(TyperGroup):
     """Turns any error raised by a command into one line on stderr and an exit code.
 
-    User errors (config, data source, missing extra, unsupported option) exit with 2; provider
-    failures and anything unexpected exit with 1. The traceback is shown only with --debug,
-    which may also come after the command.
+    User errors (config, data source, missing extra, unsupported option) and usage errors (an
+    unknown command, a bad option value) exit with 2; provider failures and anything unexpected
+    exit with 1. The traceback is shown only with --debug, which may also come after the command.
     """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: ClickContext | None = None,
+        **extra: Any,
+    ) -> ClickContext:
+        """Parse the group's own options, reporting a usage error in one line."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as exc:
+            _report_usage_error(exc)
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         """Move a `--debug` given after the command in front of it, where the group reads it."""
@@ -94,6 +109,8 @@ class _ErrorReportingGroup(TyperGroup):
         """Run the command, reporting its errors."""
         try:
             return super().invoke(ctx)
+        except UsageError as exc:
+            _report_usage_error(exc)
         except BrokenPipeError:
             # The reader stopped early (`| head`): that is not an error. Point stdout at
             # /dev/null so that the interpreter's final flush does not fail again.
@@ -111,6 +128,16 @@ class _ErrorReportingGroup(TyperGroup):
             raise typer.Exit(
                 USER_ERROR if isinstance(exc, _USER_ERRORS) else PROVIDER_ERROR
             ) from exc
+
+
+def _report_usage_error(exc: UsageError) -> NoReturn:
+    """Print a usage error as one line with where to read the usage, and exit with 2."""
+    if isinstance(exc, NoArgsIsHelpError):
+        raise exc  # the help text itself, which typer prints
+    message = " ".join(exc.format_message().split()).replace(": Value error, ", ": ")
+    hint = f"; see `{exc.ctx.command_path} --help`" if exc.ctx is not None else ""
+    typer.echo(f"Error: {message.rstrip('.')}{hint}.", err=True)
+    raise typer.Exit(USER_ERROR)
 
 
 app = typer.Typer(
@@ -354,7 +381,9 @@ def parse_parameters(items: list[str]) -> dict[str, Any]:
         if not equals or not name.strip():
             raise ConfigError(f'--param "{item}" is not NAME=VALUE: write it as --param year=2015.')
         try:
-            parameters[name.strip()] = json.loads(text, parse_constant=_refuse_constant)
+            parameters[name.strip()] = json.loads(
+                text, parse_constant=_refuse_constant, parse_float=_finite_float
+            )
         except _NotAValueError as exc:
             raise ConfigError(
                 f'--param "{item}": {exc} is not a valid value; give a number or quote it '
@@ -371,6 +400,14 @@ class _NotAValueError(Exception):
 
 def _refuse_constant(name: str) -> Any:
     raise _NotAValueError(name)
+
+
+def _finite_float(text: str) -> float:
+    """Decode a JSON number, refusing one too large for a float (`1e400`) as NaN is refused."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotAValueError(text)
+    return value
 
 
 def parse_permissions_option(text: str | None) -> dict[str, Any] | None:
