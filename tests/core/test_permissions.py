@@ -226,6 +226,7 @@ def test_datetime_column_compares_with_a_string():
     [
         pytest.param("2020", 2020, id="int"),
         pytest.param("-1.5", -1.5, id="float"),
+        pytest.param("+2020", 2020, id="plus-sign"),
         pytest.param("1e3", 1000.0, id="exponent"),
         pytest.param("007", 7, id="leading-zero"),
         pytest.param("FR", "FR", id="text"),
@@ -293,3 +294,133 @@ def test_sql_predicate_refuses_a_word_for_a_number_column():
 def test_values_no_backend_agrees_on_are_refused(permission, message):
     with pytest.raises(InvalidDataSourceError, match=re.escape(message)):
         parse_permissions(permission)
+
+
+@pytest.mark.parametrize(
+    "permission",
+    [
+        pytest.param({"column": "year", "operator": "eq", "value": [2019, 2021, 2022, 2020]},
+                     id="eq-list"),
+        pytest.param({"column": "country", "operator": "ne", "value": ["FR"]}, id="ne-list"),
+        pytest.param({"column": "year", "operator": "ge", "value": {"a": 1}}, id="ge-dict"),
+        pytest.param({"column": "year", "operator": "eq", "value": "{{ years }}"}, id="templated"),
+    ],
+)  # fmt: skip
+def test_scalar_operator_with_a_list_is_refused_everywhere(db, permission):
+    parameters = {"years": [2019, 2021]}
+    message = 'compares with one value, not a .*: use "in" or "nin" for a list'
+
+    with pytest.raises(InvalidDataSourceError, match=message):
+        apply_permissions(frame(ROWS), permission, parameters)
+    with pytest.raises(InvalidDataSourceError, match=message):
+        select(db, permission, parameters, numeric_columns=["year"])
+    with pytest.raises(InvalidDataSourceError, match=message):
+        build_mongo_match(permission, parameters)
+
+
+def test_nested_list_for_in_is_refused():
+    with pytest.raises(InvalidDataSourceError, match='"in" needs a flat list of values'):
+        parse_permissions({"column": "year", "operator": "in", "value": [[2019, 2021]]})
+
+
+@pytest.mark.parametrize(
+    "permission",
+    [
+        pytest.param({"column": "year", "operator": "gt", "value": "abc"}, id="gt-word"),
+        pytest.param({"column": "year", "operator": "eq", "value": "abc"}, id="eq-word"),
+        pytest.param({"column": "year", "operator": "in", "value": ["2021", "x"]}, id="in-word"),
+    ],
+)
+def test_word_for_a_number_column_is_refused_on_a_frame_and_in_sql(db, permission):
+    message = "number column \"year\" compares it with '(abc|x)', which is not a number: fix"
+
+    with pytest.raises(InvalidDataSourceError, match=message):
+        apply_permissions(frame(ROWS), permission)
+    with pytest.raises(InvalidDataSourceError, match=message):
+        select(db, permission, numeric_columns=["year"])
+
+
+@pytest.mark.parametrize(
+    ("permission", "kept"),
+    [
+        pytest.param({"column": "year", "operator": "ge", "value": "+2021"}, [1, 2], id="plus"),
+        pytest.param({"column": "year", "operator": "eq", "value": "2021.0"}, [1], id="float"),
+        pytest.param({"column": "country", "operator": "lt", "value": 5}, [], id="text-lt-int"),
+        pytest.param({"column": "country", "operator": "ge", "value": "C"}, [0, 1], id="text-ge"),
+    ],
+)  # fmt: skip
+def test_coercion_is_the_same_on_a_frame_and_in_sql(db, permission, kept):
+    df = apply_permissions(frame(ROWS), permission)
+    rows = select(db, permission, numeric_columns=["year"])
+
+    assert_frame_equal(df, frame([ROWS[i] for i in kept]))
+    assert rows == [ROWS[i] for i in kept]
+
+
+def _zips() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"zip": ["69001", "75001", "1000", None], "ok": [True, False, True, None]}
+    ).astype({"zip": "str", "ok": "boolean"})
+
+
+@pytest.mark.parametrize(
+    ("permission", "kept"),
+    [
+        pytest.param({"column": "zip", "operator": "eq", "value": 75001}, [1], id="text-eq-int"),
+        pytest.param({"column": "zip", "operator": "in", "value": [75001, 1000]}, [1, 2],
+                     id="text-in-ints"),
+        pytest.param({"column": "ok", "operator": "eq", "value": "true"}, [0, 2], id="bool-word"),
+        pytest.param({"column": "ok", "operator": "ne", "value": "FALSE"}, [0, 2],
+                     id="bool-word-any-case"),
+        pytest.param({"column": "ok", "operator": "eq", "value": True}, [0, 2], id="bool"),
+    ],
+)  # fmt: skip
+def test_text_and_boolean_columns_on_a_frame_and_in_sql(permission, kept):
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (zip text, ok boolean)")
+    rows = [("69001", True), ("75001", False), ("1000", True), (None, None)]
+    conn.executemany("INSERT INTO t VALUES (?, ?)", rows)
+    predicate = build_sql_predicate(permission, text_columns=["zip"], boolean_columns=["ok"])
+    compiled = predicate.compile(
+        dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True}
+    )
+    params = [compiled.params[name] for name in compiled.positiontup]
+    found = conn.execute(f"SELECT rowid - 1 FROM t WHERE {compiled} ORDER BY rowid", params)
+
+    expected = _zips().iloc[kept].reset_index(drop=True)
+    assert_frame_equal(apply_permissions(_zips(), permission), expected)
+    assert [row[0] for row in found] == kept
+
+
+@pytest.mark.parametrize(
+    ("permission", "message"),
+    [
+        pytest.param({"column": "ok", "operator": "eq", "value": "yes"},
+                     'boolean column "ok" compares it with \'yes\': use true or false',
+                     id="bool-other-word"),
+        pytest.param({"column": "ok", "operator": "lt", "value": "true"},
+                     'uses "lt", which cannot order booleans: use "eq" or "ne"',
+                     id="bool-range-word"),
+    ],
+)  # fmt: skip
+def test_boolean_column_refuses_other_values(permission, message):
+    with pytest.raises(InvalidDataSourceError, match=message):
+        apply_permissions(_zips(), permission)
+    with pytest.raises(InvalidDataSourceError, match=message):
+        build_sql_predicate(permission, boolean_columns=["ok"])
+
+
+def test_date_column_refuses_a_word():
+    df = pd.DataFrame({"at": pd.to_datetime(["2024-01-02"])})
+    permission = {"column": "at", "operator": "ge", "value": "soon"}
+
+    with pytest.raises(InvalidDataSourceError, match="write an ISO 8601 date such as 2024-01-31"):
+        apply_permissions(df, permission)
+
+
+def test_mixed_object_column_comparison_is_an_input_error():
+    df = pd.DataFrame({"v": pd.Series([1, "a"], dtype="object")})
+    permission = {"column": "v", "operator": "gt", "value": "b"}
+
+    with pytest.raises(InvalidDataSourceError, match=r"a value of another type .*: fix the"):
+        apply_permissions(df, permission)

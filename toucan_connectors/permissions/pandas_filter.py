@@ -10,10 +10,11 @@ import pandas as pd
 
 from toucan_connectors.errors import InvalidDataSourceError
 from toucan_connectors.permissions.model import (
+    ColumnKind,
     Condition,
     PermissionNode,
+    coerce_for_column,
     parse_permissions,
-    to_number,
 )
 
 _COMPARISONS: dict[str, Callable[[pd.Series, Any], pd.Series]] = {
@@ -60,33 +61,62 @@ def _condition_mask(df: pd.DataFrame, condition: Condition) -> pd.Series:
         )
     series = df[condition.column]
     present = series.notna()
-    value = _coerce(series, condition.value)
     kind = condition.operator
-
     if kind == "isnull":
         return ~present
     if kind == "notnull":
         return present
-    if kind in ("in", "nin"):
-        found = series.isin(value) & present
-        return found if kind == "in" else present & ~found
     if kind in ("matches", "notmatches"):
-        matched = series.astype("string").str.contains(value, regex=True).fillna(False)
+        matched = series.astype("string").str.contains(condition.value, regex=True).fillna(False)
         return (matched if kind == "matches" else ~matched) & present
 
-    compared = _COMPARISONS[kind](series, value)
+    value = _to_timestamps(series, condition, coerce_for_column(condition, column_kind(series)))
+    try:
+        if kind in ("in", "nin"):
+            found = series.isin(value) & present
+            return found if kind == "in" else present & ~found
+        compared = _COMPARISONS[kind](series, value)
+    except TypeError as exc:
+        raise InvalidDataSourceError(
+            f'Permission on column "{condition.column}" ({series.dtype}) compares it with '
+            f"{condition.value!r}, a value of another type ({exc}): fix the permission's value "
+            "or the parameter it comes from."
+        ) from exc
     return compared.fillna(False).astype(bool) & present
 
 
-def _coerce(series: pd.Series, value: Any) -> Any:
+def column_kind(series: pd.Series) -> ColumnKind:
+    """Tell how `coerce_for_column` should treat values compared with this column."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "number"
+    if isinstance(dtype, pd.StringDtype):
+        return "text"
+    if pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(series) in (
+        "string",
+        "empty",
+    ):
+        return "text"
+    if pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(series) == "boolean":
+        return "bool"
+    return "other"
+
+
+def _to_timestamps(series: pd.Series, condition: Condition, value: Any) -> Any:
     if isinstance(value, list):
-        return [_coerce(series, item) for item in value]
-    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
-        return to_number(value)
-    if pd.api.types.is_datetime64_any_dtype(series.dtype) and isinstance(value, str):
+        return [_to_timestamps(series, condition, item) for item in value]
+    if not pd.api.types.is_datetime64_any_dtype(series.dtype) or not isinstance(value, str):
+        return value
+    try:
         timestamp = pd.Timestamp(value)
-        tz = getattr(series.dtype, "tz", None)
-        if tz is not None and timestamp.tzinfo is None:
-            return timestamp.tz_localize(tz)
-        return timestamp
-    return value
+    except ValueError as exc:
+        raise InvalidDataSourceError(
+            f'Permission on date column "{condition.column}" compares it with {value!r}, '
+            "which is not a date: write an ISO 8601 date such as 2024-01-31."
+        ) from exc
+    tz = getattr(series.dtype, "tz", None)
+    if tz is not None and timestamp.tzinfo is None:
+        return timestamp.tz_localize(tz)
+    return timestamp

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,10 +10,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from toucan_connectors.errors import InvalidDataSourceError
 from toucan_connectors.permissions.model import (
+    ColumnKind,
     Condition,
     PermissionNode,
+    coerce_for_column,
     parse_permissions,
-    to_number,
 )
 
 
@@ -25,17 +25,22 @@ def build_sql_predicate(
     numeric_columns: Collection[str] = (),
     columns: Collection[str] | None = None,
     text_columns: Collection[str] = (),
+    boolean_columns: Collection[str] = (),
 ) -> ColumnElement[bool]:
     """Return a predicate over ``sa.column(name)`` references; every value is a bound parameter.
 
-    Values of `numeric_columns` that arrive as strings spelling numbers are bound as numbers.
-    When `columns` is given, a condition on any other column is refused. Numbers compared with
-    `text_columns` are bound as their text, which every database compares with text.
+    Values are coerced by the column's kind with the rule every backend shares
+    (`coerce_for_column`): strings spelling numbers are bound as numbers for `numeric_columns`,
+    numbers as their text for `text_columns`, "true"/"false" as booleans for
+    `boolean_columns`. When `columns` is given, a condition on any other column is refused.
     """
     tree = parse_permissions(permissions, parameters)
     if columns is not None:
         _check_columns(tree, list(columns))
-    return _translate(tree, set(numeric_columns), set(text_columns))
+    kinds: dict[str, ColumnKind] = {name: "text" for name in text_columns}
+    kinds.update({name: "bool" for name in boolean_columns})
+    kinds.update({name: "number" for name in numeric_columns})
+    return _translate(tree, kinds)
 
 
 def _check_columns(node: PermissionNode, columns: list[str]) -> None:
@@ -50,27 +55,18 @@ def _check_columns(node: PermissionNode, columns: list[str]) -> None:
         _check_columns(item, columns)
 
 
-def _translate(node: PermissionNode, numeric: set[str], text: set[str]) -> ColumnElement[bool]:
+def _translate(node: PermissionNode, kinds: dict[str, ColumnKind]) -> ColumnElement[bool]:
     if isinstance(node, Condition):
-        return _condition(node, numeric, text)
-    clauses = [_translate(item, numeric, text) for item in node.items]
+        return _condition(node, kinds.get(node.column, "other"))
+    clauses = [_translate(item, kinds) for item in node.items]
     if node.kind == "and":
         return sa.and_(sa.true(), *clauses)
     return sa.or_(sa.false(), *clauses)
 
 
-def _condition(condition: Condition, numeric: set[str], text: set[str]) -> ColumnElement[bool]:
+def _condition(condition: Condition, kind: ColumnKind) -> ColumnElement[bool]:
     column: sa.ColumnClause[Any] = sa.column(condition.column)
-    value = condition.value
-    if condition.column in text:
-        value = [_as_str(v) for v in value] if isinstance(value, list) else _as_str(value)
-    if condition.column in numeric and condition.operator not in ("matches", "notmatches"):
-        value = (
-            [_as_number(condition, v) for v in value]
-            if isinstance(value, list)
-            else (_as_number(condition, value))
-        )
-
+    value = coerce_for_column(condition, kind)
     match condition.operator:
         case "eq":
             return column == sa.bindparam(None, value)
@@ -100,23 +96,6 @@ def _condition(condition: Condition, numeric: set[str], text: set[str]) -> Colum
             return column.is_not(None)
 
 
-def _as_number(condition: Condition, value: Any) -> Any:
-    # Some databases (MySQL) would cast a word to 0 and let rows through: refuse it instead.
-    number = to_number(value)
-    if number is None or isinstance(number, int | float | Decimal) and not isinstance(number, bool):
-        return number
-    raise InvalidDataSourceError(
-        f'Permission on number column "{condition.column}" compares it with {value!r}, '
-        "which is not a number: fix the permission's value or the parameter it comes from."
-    )
-
-
 def _as_text(column: sa.ColumnClause[Any]) -> ColumnElement[Any]:
     # PostgreSQL has no `~` for numbers or dates: match their text, as MySQL and SQLite do.
     return sa.cast(column, sa.String())
-
-
-def _as_str(value: Any) -> Any:
-    # PostgreSQL has no `text = integer`: a number compared with text is compared as text.
-    is_number = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
-    return str(value) if is_number else value
