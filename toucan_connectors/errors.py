@@ -46,7 +46,15 @@ class TemplateError(InvalidDataSourceError):
 
 
 class ConnectionFailedError(ToucanConnectorError, ConnectionError):
-    """The provider could not be reached or refused the connection."""
+    """The provider could not be reached or refused the connection.
+
+    `transient=False` marks a failure that retrying cannot cure (a wrong password, a missing
+    database): a `RetryPolicy` then raises it at once, even if the class is transient.
+    """
+
+    def __init__(self, *args: object, transient: bool = True) -> None:
+        super().__init__(*args)
+        self.transient = transient
 
 
 class ProviderError(ToucanConnectorError, RuntimeError):

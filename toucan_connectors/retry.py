@@ -29,7 +29,11 @@ class RetryPolicy(BaseModel):
     jitter: float = Field(0.5, ge=0, description="Random extra wait, up to this many seconds.")
 
     def call(self, func: Callable[[], T], transient: tuple[type[BaseException], ...]) -> T:
-        """Call `func`, retrying only the `transient` exceptions; anything else propagates."""
+        """Call `func`, retrying only the `transient` exceptions; anything else propagates.
+
+        An exception of a transient class whose `transient` attribute is False (a
+        `ConnectionFailedError` for a wrong password) is permanent and raised at once.
+        """
         stop: tenacity.stop.stop_base = tenacity.stop_after_attempt(self.max_attempts)
         if self.max_delay is not None:
             stop = stop | tenacity.stop_after_delay(self.max_delay)
@@ -37,7 +41,7 @@ class RetryPolicy(BaseModel):
             stop=stop,
             wait=tenacity.wait_exponential(multiplier=self.wait_time, max=self.max_wait)
             + tenacity.wait_random(0, self.jitter),
-            retry=tenacity.retry_if_exception_type(transient),
+            retry=tenacity.retry_if_exception(lambda exc: is_transient(exc, transient)),
             before_sleep=_log_retry,
             reraise=True,
         )
@@ -49,3 +53,8 @@ def _log_retry(state: tenacity.RetryCallState) -> None:
     logger.warning(
         "Attempt %d failed with %s; retrying", state.attempt_number, type(error).__name__
     )
+
+
+def is_transient(exc: BaseException, transient: tuple[type[BaseException], ...]) -> bool:
+    """Tell whether `exc` is worth retrying: of a `transient` class and not marked permanent."""
+    return isinstance(exc, transient) and getattr(exc, "transient", True) is not False

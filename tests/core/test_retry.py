@@ -5,7 +5,8 @@ import pytest
 from pandas.testing import assert_frame_equal
 from pydantic import ValidationError
 
-from toucan_connectors.retry import RetryPolicy
+from toucan_connectors.errors import ConnectionFailedError
+from toucan_connectors.retry import RetryPolicy, is_transient
 
 from .connectors import FrameConnector as _FrameConnector
 from .connectors import FrameDataSource
@@ -106,3 +107,53 @@ def test_policy_defaults():
 def test_policy_rejects_bad_values(fields):
     with pytest.raises(ValidationError):
         RetryPolicy(**fields)
+
+
+class ConnectingConnector(_FrameConnector):
+    """Fails to connect `failures` times, transiently or not, then returns one row."""
+
+    transient_errors = (ConnectionFailedError,)
+    failures: int = 0
+    failure_is_transient: bool = True
+
+    def _retrieve_data(self, data_source):
+        self._calls.append(data_source)
+        if len(self._calls) <= self.failures:
+            raise ConnectionFailedError(
+                'The "shop" connector could not log in: check the password.',
+                transient=self.failure_is_transient,
+            )
+        return pd.DataFrame({"a": [1]})
+
+
+def test_connection_failure_marked_permanent_is_not_retried():
+    connector = ConnectingConnector(
+        name="shop", retry_policy=RetryPolicy(**FAST), failures=3, failure_is_transient=False
+    )
+
+    with pytest.raises(ConnectionFailedError, match="check the password") as raised:
+        connector.get_df(DATA_SOURCE)
+    assert len(connector._calls) == 1
+    assert raised.value.transient is False
+
+
+def test_connection_failure_is_transient_by_default():
+    connector = ConnectingConnector(name="shop", retry_policy=RetryPolicy(**FAST), failures=2)
+
+    df = connector.get_df(DATA_SOURCE)
+
+    assert len(connector._calls) == 3
+    assert_frame_equal(df, pd.DataFrame({"a": [1]}))
+    assert ConnectionFailedError("x").transient is True
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        pytest.param(ConnectionFailedError("x"), True, id="connection-failure"),
+        pytest.param(ConnectionFailedError("x", transient=False), False, id="marked-permanent"),
+        pytest.param(ValueError("x"), False, id="not-a-transient-class"),
+    ],
+)
+def test_is_transient(error, expected):
+    assert is_transient(error, (ConnectionFailedError,)) is expected
