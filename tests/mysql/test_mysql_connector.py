@@ -602,3 +602,39 @@ def test_a_copy_with_another_port_does_not_reuse_the_original_connections(
     moved.close()
     df = connector.get_df(source("SELECT 1 AS a"))
     assert_frame_equal(df, pd.DataFrame({"a": pd.array([1], dtype="Int64")}))
+
+
+@pytest.mark.parametrize(
+    ("permission", "expected"),
+    [
+        pytest.param({"column": "country", "operator": "eq", "value": "fr"}, [], id="eq-case"),
+        pytest.param({"column": "country", "operator": "eq", "value": "FR "}, [], id="eq-space"),
+        pytest.param({"column": "country", "operator": "eq", "value": "FR"}, [1, 2], id="eq"),
+        pytest.param({"column": "country", "operator": "ne", "value": "fr"}, [1, 2, 3], id="ne"),
+        pytest.param({"column": "country", "operator": "in", "value": ["fr"]}, [], id="in"),
+        pytest.param({"column": "country", "operator": "gt", "value": "E"}, [1, 2], id="gt"),
+        pytest.param({"column": "country", "operator": "matches", "value": "fr"}, [], id="re"),
+        pytest.param(
+            {"column": "country", "operator": "matches", "value": "^F"}, [1, 2], id="re-prefix"
+        ),
+        pytest.param(
+            {"column": "city", "operator": "matches", "value": "^L.Ha.$"}, [3], id="re-chars"
+        ),
+        pytest.param({"column": "city", "operator": "eq", "value": "lyon"}, [], id="eq-latin1"),
+        pytest.param({"column": "id", "operator": "matches", "value": "^[12]$"}, [1, 2], id="id"),
+    ],
+)
+def test_permissions_compare_text_exactly(
+    connector: MySQLConnector, create_table: CreateTable, permission: dict, expected: list[int]
+) -> None:
+    # The server's default collation ignores case and trailing spaces: a permission must not.
+    table = create_table(
+        "cs",
+        "id int, country varchar(5), city varchar(10) CHARACTER SET latin1",
+        [(1, "FR", "Lyon"), (2, "FR", "Paris"), (3, "BE", "L'Haÿ")],
+    )
+    ds = source(f"SELECT id, country, city FROM {table} ORDER BY id")
+
+    df = connector.get_df(ds, permissions=permission)
+
+    assert df["id"].tolist() == expected

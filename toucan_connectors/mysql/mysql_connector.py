@@ -187,6 +187,36 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
     def _is_read_only_violation(self, error: BaseException) -> bool:
         return bool(error.args) and error.args[0] == _READ_ONLY_TRANSACTION
 
+    def _exact_permission_predicate(
+        self, conn: sa.Connection, predicate: sa.ColumnElement[bool], text_columns: list[str]
+    ) -> sa.ColumnElement[bool]:
+        """Compare permission text by code point: the usual collations ignore case and accents.
+
+        Under `utf8mb4_general_ci`, `country = 'fr'` holds for 'FR' and `REGEXP 'fr'` matches
+        it too, which would widen a permission. Text columns and the text of matched columns
+        are compared under a binary collation that also keeps trailing spaces ('FR ' <> 'FR').
+        """
+        import sqlalchemy as sa
+        from sqlalchemy.dialects import mysql
+        from sqlalchemy.sql import visitors
+        from sqlalchemy.sql.elements import Cast, ColumnClause
+
+        collation = _exact_collation(conn)
+        names = set(text_columns)
+
+        def _exact(element: Any) -> Any:
+            return sa.collate(sa.cast(element, mysql.CHAR(charset="utf8mb4")), collation)
+
+        def _replace(element: Any, **kw: Any) -> Any:
+            if isinstance(element, Cast) and isinstance(element.clause, ColumnClause):
+                return _exact(element.clause)  # the text a regular expression matches
+            if isinstance(element, ColumnClause) and element.name in names:
+                return _exact(element)
+            return None
+
+        replaced: sa.ColumnElement[bool] = visitors.replacement_traverse(predicate, {}, _replace)
+        return replaced
+
     def _list_databases(self) -> list[str]:
         with self._connection(None) as conn:
             names = conn.exec_driver_sql("SHOW DATABASES").scalars().all()
@@ -275,6 +305,14 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
             ):
                 context.load_cert_chain(cert, key)
         return context
+
+
+def _exact_collation(conn: sa.Connection) -> str:
+    """The binary utf8mb4 collation without trailing-space padding, where the server has one."""
+    if conn.dialect.is_mariadb:  # type: ignore[attr-defined]
+        return "utf8mb4_nopad_bin"
+    version = conn.dialect.server_version_info or ()
+    return "utf8mb4_0900_bin" if tuple(version[:1]) >= (8,) else "utf8mb4_bin"
 
 
 @contextlib.contextmanager

@@ -179,6 +179,12 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         """Dialect hook: whether a driver error is a write refused by the read-only transaction."""
         return False
 
+    def _exact_permission_predicate(
+        self, conn: sa.Connection, predicate: sa.ColumnElement[bool], text_columns: list[str]
+    ) -> sa.ColumnElement[bool]:
+        """Dialect hook: make the predicate's text comparisons exact (case, trailing spaces)."""
+        return predicate
+
     def _list_databases(self) -> list[str]:
         """Dialect hook: the databases `get_model` explores when none is named."""
         return [self._default_database() or ""]
@@ -424,6 +430,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         predicate = build_sql_predicate(
             permissions, parameters, numeric_columns=numeric, columns=names, text_columns=text
         )
+        predicate = self._exact_permission_predicate(conn, predicate, text)
         subquery = inner.to_text().columns().subquery(SUBQUERY_ALIAS)
         statement: sa.Select[Any] = (
             sa.select(sa.literal_column("*")).select_from(subquery).where(predicate)
@@ -497,6 +504,9 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             except GeneratorExit:
                 # Stopped early: closing an unbuffered cursor would read the rest of the result
                 # (PyMySQL drains it); dropping the connection ends the query instead.
+                unread = getattr(result.cursor, "_result", None)
+                if getattr(unread, "unbuffered_active", False):
+                    unread.unbuffered_active = False  # type: ignore[union-attr]
                 conn.invalidate()
                 raise
             if empty:
