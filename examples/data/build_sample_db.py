@@ -4,13 +4,21 @@ Run it from anywhere with `python examples/data/build_sample_db.py`; it needs on
 `vega_datasets` package (no network) and rewrites the database from scratch, byte for byte the
 same on every run.
 
-Tables:
+Tables (vega_datasets ships each file; where the file comes from and what licence it carries
+are stated as far as they are known):
 
-* ``airports`` (3376 rows): US airports from OurAirports, public domain; city and state are NULL
-  for 12 military and remote fields.
-* ``seattle_weather`` (1461 rows): daily Seattle weather 2012-2015 from NOAA, public domain.
-* ``cars`` (406 rows): the StatLib "cars" dataset (Donoho and Ramos, 1982); miles per gallon and
-  horsepower are NULL where unknown.
+* ``airports`` (3376 rows): the supplemental ``airports.csv`` of the 2009 ASA Data Expo (IATA
+  code, name, city, state, country, coordinates). 3372 rows are in the USA and 4 elsewhere
+  (Thailand, Palau, the Northern Mariana Islands, Micronesia). City and state are "NA" in the
+  file, stored as NULL, for 12 airports: those 4, 4 air force bases and 4 other US airports.
+  The Data Expo states no licence; vega_datasets' description calls the file public domain and
+  attributes it to OurAirports, whose data it does not match.
+* ``seattle_weather`` (1461 rows): daily Seattle weather 2012-2015, NOAA data that the
+  vega-datasets project transformed; no licence is stated.
+* ``cars`` (406 rows): StatLib's "cars" data (Donoho and Ramos, 1982); miles per gallon is NULL
+  for 8 cars and horsepower for 6. No licence is stated by the source.
+
+The ``monthly_weather`` view sums the weather by month (48 rows).
 """
 
 from __future__ import annotations
