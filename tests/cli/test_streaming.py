@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import decimal
 import io
 import sqlite3
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from cli_support import Cli
+from rich.console import Console
 
 from toucan_connectors.cli import main as cli_main
+from toucan_connectors.cli.output import OutputFormat, StreamShapeError, write_batches
 from toucan_connectors.sqlite.sqlite_connector import SQLiteConnector
 
 SALES = [
@@ -303,3 +308,54 @@ def test_output_named_like_a_host_is_not_refused(
         0,
         "city,country,pop,area,since",
     )
+
+
+# Batches whose columns or types drift (a MongoDB field first seen in a later batch) ---------
+
+
+def _write(batches: list[pd.DataFrame], chosen: OutputFormat) -> bytes:
+    buffer = io.BytesIO()
+    text = io.TextIOWrapper(buffer, encoding="utf-8", write_through=True)
+    write_batches(iter(batches), chosen, Console(file=text), None)
+    text.flush()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("chosen", [OutputFormat.csv, OutputFormat.parquet, OutputFormat.jsonl])
+def test_a_column_first_seen_in_a_later_batch_is_refused(chosen: OutputFormat) -> None:
+    batches = [
+        pd.DataFrame({"_id": [1], "a": ["x"]}),
+        pd.DataFrame({"_id": [2], "a": ["y"], "b": [2]}),
+    ]
+    with pytest.raises(StreamShapeError, match=r'Column "b" first appears after 1 rows.*\$project'):
+        _write(batches, chosen)
+
+
+def test_a_column_missing_from_a_later_batch_is_written_empty_in_order() -> None:
+    batches = [
+        pd.DataFrame({"a": ["x"], "b": [1.5]}),
+        pd.DataFrame({"a": ["y"]}),
+        pd.DataFrame({"b": [2.5], "a": ["z"]}),
+    ]
+    assert _write(batches, OutputFormat.csv).decode() == "a,b\nx,1.5\ny,\nz,2.5\n"
+    table = pq.read_table(io.BytesIO(_write(batches, OutputFormat.parquet)))
+    assert table.to_pydict() == {"a": ["x", "y", "z"], "b": [1.5, None, 2.5]}
+
+
+def test_parquet_refuses_a_column_that_changes_type() -> None:
+    batches = [
+        pd.DataFrame({"v": pd.array([1], dtype="Int64")}),
+        pd.DataFrame({"v": pd.array(["two"], dtype="str")}),
+    ]
+    with pytest.raises(StreamShapeError, match='Column "v" holds int64 .* write CSV or JSON lines'):
+        _write(batches, OutputFormat.parquet)
+
+
+def test_parquet_writes_object_columns_as_their_text() -> None:
+    first = np.empty(2, dtype=object)
+    first[:] = [None, None]
+    later = np.empty(2, dtype=object)
+    later[:] = [{"k": 1}, decimal.Decimal("1.50")]
+    batches = [pd.DataFrame({"j": first}), pd.DataFrame({"j": later})]
+    table = pq.read_table(io.BytesIO(_write(batches, OutputFormat.parquet)))
+    assert table.to_pydict() == {"j": [None, None, '{"k": 1}', "1.50"]}

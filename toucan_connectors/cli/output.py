@@ -21,11 +21,12 @@ from rich.text import Text
 
 from toucan_connectors.cli.config import ConfigError
 from toucan_connectors.discovery import TableInfo
-from toucan_connectors.errors import MissingDependencyError
+from toucan_connectors.errors import InvalidDataSourceError, MissingDependencyError
 
 __all__ = [
     "MissingWriterError",
     "OutputFormat",
+    "StreamShapeError",
     "build_table",
     "check_output_path",
     "check_output_not_input",
@@ -52,6 +53,10 @@ class MissingWriterError(MissingDependencyError):
             f"install it with `{self.install_command}`."
         )
         self.args = (self.msg,)
+
+
+class StreamShapeError(InvalidDataSourceError):
+    """A streamed batch does not fit the columns or types the first batch started writing."""
 
 
 class OutputFormat(str, Enum):
@@ -196,14 +201,44 @@ def write_batches(
 
     Only one batch is held at a time: the CSV header is written once, JSON is one array whose
     items come batch by batch, JSON lines get one line per row and Parquet one row group per
-    batch. `on_batch` is told each batch's row count.
+    batch. The first batch fixes the columns: a later batch's columns are put in that order, a
+    column it lacks is written as missing values, and a column it adds raises
+    `StreamShapeError` (the header is already written). Parquet also keeps the first batch's
+    column types; object columns (JSON documents, lists, Decimals, bytes) are written as the
+    text the CSV shows for them. `on_batch` is told each batch's row count.
     """
     rows = 0
-    for df in _written_batches(batches, chosen, console, output):
+    for df in _written_batches(_aligned(batches), chosen, console, output):
         rows += len(df)
         if on_batch is not None:
             on_batch(len(df))
     return rows
+
+
+def _aligned(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Yield each batch with the first batch's columns, in its order; refuse a new column."""
+    columns: list[Any] | None = None
+    rows = 0
+    for df in batches:
+        if columns is None:
+            columns = list(df.columns)
+        elif list(df.columns) != columns:
+            added = [name for name in df.columns if name not in columns]
+            if added:
+                raise StreamShapeError(
+                    f'Column "{added[0]}" first appears after {rows} rows, once the first '
+                    f"batch fixed the columns ({', '.join(map(str, columns))}): name every "
+                    "column in the query (a $project stage for MongoDB), or give a --batch-size "
+                    "larger than the result."
+                )
+            missing = {
+                name: pd.Series([None] * len(df), index=df.index, dtype=object)
+                for name in columns
+                if name not in df.columns
+            }
+            df = df.assign(**missing)[columns] if missing else df[columns]
+        rows += len(df)
+        yield df
 
 
 def _written_batches(
@@ -264,17 +299,61 @@ def _write_parquet_batches(
         raise MissingWriterError("Parquet", "pyarrow", "cli") from exc
 
     writer: Any = None
+    rows = 0
     try:
         for df in batches:
-            schema = None if writer is None else writer.schema
-            table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
             if writer is None:
-                writer = pq.ParquetWriter(output, table.schema)
-            writer.write_table(table)
+                schema = pa.Schema.from_pandas(_objects_as_text(df), preserve_index=False)
+                writer = pq.ParquetWriter(output, schema)
+            writer.write_table(_parquet_table(df, writer.schema, rows))
+            rows += len(df)
             yield df
     finally:
         if writer is not None:
             writer.close()
+
+
+def _objects_as_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Return `df` with its object columns as the text the CSV shows for their values."""
+    texts = {
+        position: df.iloc[:, position].map(_text_or_none, na_action="ignore").astype("str")
+        for position, dtype in enumerate(df.dtypes)
+        if pd.api.types.is_object_dtype(dtype)
+    }
+    if not texts:
+        return df
+    df = df.copy(deep=False)
+    for position, series in texts.items():
+        df.isetitem(position, series.array)
+    return df
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if is_missing(value) else format_cell(value)
+
+
+def _parquet_table(df: pd.DataFrame, schema: Any, rows: int) -> Any:
+    """Return a batch as an Arrow table of the file's `schema`, naming a column that differs."""
+    import pyarrow as pa
+
+    df = _objects_as_text(df)
+    arrays = []
+    for position, field in enumerate(schema):
+        series = df.iloc[:, position]
+        try:
+            arrays.append(pa.Array.from_pandas(series, type=field.type))
+        except (
+            pa.ArrowInvalid,
+            pa.ArrowTypeError,
+            pa.ArrowNotImplementedError,
+            OverflowError,
+        ) as exc:
+            raise StreamShapeError(
+                f'Column "{field.name}" holds {field.type} values in the first rows but '
+                f"{series.dtype} ones after row {rows} ({exc}): Parquet keeps one type per "
+                "column; cast the column to one type in the query, or write CSV or JSON lines."
+            ) from exc
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def build_table(

@@ -12,11 +12,15 @@ path (`sql/types.py`), so both paths give identical frames. What ADBC maps badly
 * `real` arrives as float32: widened through its shortest text, as psycopg2 reads it;
 * 'infinity' timestamps and dates arrive as wrapped-around integers: they become missing values,
   as on the standard path;
-* intervals arrive as (months, days, nanoseconds): a month counts 30 days, as psycopg2 does;
-* json and arrays become Python objects, uuid its canonical text.
+* intervals arrive as (months, days, nanoseconds): counted as psycopg2 counts them, whole
+  years (months / 12, rounded toward zero) as 365 days and the remaining months as 30 days;
+* json becomes Python objects, uuid its canonical text.
 
-Any other type, or a parameter ADBC cannot bind, raises `FastPathUnsupportedError`; the
-connector then runs the query on the standard path (logged at DEBUG).
+Any other type (arrays included: the driver flattens multi-dimensional ones, and nothing in the
+schema tells them apart; `oid`, which it reads as a signed 32-bit integer), a value the fast
+path cannot convert exactly (NaN in NUMERIC(p, 0), an interval beyond pandas' range), or a
+parameter ADBC cannot bind raises `FastPathUnsupportedError`; the connector then runs the query
+on the standard path (logged at DEBUG).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ __all__ = [
     "arrow_to_frame",
     "batches_to_frame",
     "has_fast_driver",
+    "RecordBatchStream",
     "iter_fast_frames",
     "read_fast",
     "postgres_column_types",
@@ -67,16 +72,21 @@ __all__ = [
 # '-infinity' (its minimum) wrap around to values far below anything PostgreSQL can store.
 _PG_MIN_MICROSECONDS = -211_813_488_000_000_000  # 4714-11-24 BC, the lowest timestamp
 _PG_MIN_DAYS = -2_451_545  # the lowest date, in days since 1970-01-01
-_DAYS_PER_MONTH = 30  # psycopg2 turns '1 month' into 30 days
+_DAYS_PER_MONTH = 30  # psycopg2 counts a month as 30 days ...
+_DAYS_PER_YEAR = 365  # ... and a whole year (12 months) as 365
 _MICROSECONDS_PER_DAY = 86_400_000_000
 
 _READ_AHEAD = 2  # batches decoded ahead of the conversion
+_POOL_LIMIT = 15  # ADBC connections open at once, per connector and database
+_POOL_TIMEOUT = 30  # seconds a read waits for one of them to be freed
 _END = object()
 _TEXT_BIND = re.compile(r"(?<![:\w\x5c]):(\w+)(?![:\w])")
 
 # ADBC names each column's type (`typname`); the standard path maps OIDs. Only the types whose
-# Arrow form is converted to exactly the standard path's values are listed: any other type, and
-# arrays of `real` (read as float32), take the standard path.
+# Arrow form is converted to exactly the standard path's values are listed: any other type takes
+# the standard path. Not listed on purpose: arrays (ADBC reads {{1,2},{3,4}} as [1, 2, 3, 4] and
+# the schema does not say how many dimensions a column has) and `oid` (read as a signed int32,
+# so 4294967295 would become -1).
 _PG_TYPE_OIDS: dict[str, int] = {
     "bool": 16,
     "bytea": 17,
@@ -86,7 +96,6 @@ _PG_TYPE_OIDS: dict[str, int] = {
     "int2": 21,
     "int4": 23,
     "text": 25,
-    "oid": 26,
     "json": 114,
     "float4": 700,
     "float8": 701,
@@ -100,14 +109,6 @@ _PG_TYPE_OIDS: dict[str, int] = {
     "uuid": 2950,
     "jsonb": 3802,
     "numeric": 1700,
-    "_bool": 1000,
-    "_int2": 1005,
-    "_int4": 1007,
-    "_text": 1009,
-    "_bpchar": 1014,
-    "_varchar": 1015,
-    "_int8": 1016,
-    "_float8": 1022,
 }
 
 
@@ -156,6 +157,11 @@ def postgres_column_types(schema: pa.Schema) -> list[ColumnType]:
     for field in schema:
         metadata = field.metadata or {}
         type_name = metadata.get(b"POSTGRESQL:type", b"").decode()
+        if type_name.startswith("_"):
+            raise FastPathUnsupportedError(
+                f"column {field.name!r} is an array ({type_name}): the driver would flatten "
+                "a multi-dimensional one"
+            )
         if type_name not in _PG_TYPE_OIDS:
             raise FastPathUnsupportedError(f"column {field.name!r} has type {type_name!r}")
         precision, scale = _numeric_precision(metadata)
@@ -384,7 +390,10 @@ def _nullable_int64(arrow_type: pa.DataType) -> Any:
 
 
 def _to_big_integers(array: pa.Array) -> Any:
-    return _object_array([None if v is None else int(v) for v in array.to_pylist()])
+    try:
+        return _object_array([None if v is None else int(v) for v in array.to_pylist()])
+    except ValueError as exc:  # 'NaN' or 'Infinity' in a NUMERIC(p, 0) column
+        raise FastPathUnsupportedError(f"a NUMERIC(p, 0) value is not an integer ({exc})") from exc
 
 
 def _to_floats(array: pa.Array) -> Any:
@@ -450,16 +459,26 @@ def _mask(array: pa.Array, raw: pa.Array, lowest: int) -> pa.Array:
 
 
 def _to_timedeltas(array: pa.Array) -> Any:
-    values = array.to_pylist()
     micros = [
         None
         if value is None
-        else (value.months * _DAYS_PER_MONTH + value.days) * _MICROSECONDS_PER_DAY
-        + value.nanoseconds // 1000
-        for value in values
+        else _interval_microseconds(value.months, value.days, value.nanoseconds)
+        for value in array.to_pylist()
     ]
-    series = pd.Series(pd.array(micros, dtype="Int64"))
-    return pd.to_timedelta(series, unit="us").astype("timedelta64[us]").array
+    try:
+        series = pd.Series(pd.array(micros, dtype="Int64"))
+        return pd.to_timedelta(series, unit="us").astype("timedelta64[us]").array
+    except (OverflowError, ValueError) as exc:
+        raise FastPathUnsupportedError(f"an interval is beyond pandas' range ({exc})") from exc
+
+
+def _interval_microseconds(months: int, days: int, nanoseconds: int) -> int:
+    """Return an interval's length as psycopg2 counts it: 365-day years and 30-day months."""
+    # psycopg2 parses the text form, '-1 years -2 mons': whole years rounded toward zero.
+    years = abs(months) // 12 * (-1 if months < 0 else 1)
+    rest = months - years * 12
+    whole_days = years * _DAYS_PER_YEAR + rest * _DAYS_PER_MONTH + days
+    return whole_days * _MICROSECONDS_PER_DAY + nanoseconds // 1000
 
 
 def _to_objects(array: pa.Array) -> Any:
@@ -468,16 +487,6 @@ def _to_objects(array: pa.Array) -> Any:
     kind = array.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):  # json and jsonb
         return _object_array([None if v is None else json.loads(v) for v in array.to_pylist()])
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        item = kind.value_type
-        if isinstance(item, pa.BaseExtensionType) or not (
-            pa.types.is_integer(item)
-            or pa.types.is_float64(item)
-            or pa.types.is_boolean(item)
-            or pa.types.is_string(item)
-        ):
-            raise FastPathUnsupportedError(f"arrays of {item} are not converted")
-        return _object_array(array.to_pylist())
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_time(kind):
         return _object_array(array.to_pylist())
     raise FastPathUnsupportedError(f"Arrow type {kind} is not converted")
@@ -522,7 +531,11 @@ class ArrowReader:
 
         self._uri = _libpq_uri(url, session_settings or {})
         self._pool = sa.pool.QueuePool(
-            self._connect, pool_size=pool_size, max_overflow=10, reset_on_return="rollback"
+            self._connect,
+            pool_size=min(pool_size, _POOL_LIMIT),
+            max_overflow=max(_POOL_LIMIT - pool_size, 0),
+            timeout=_POOL_TIMEOUT,
+            reset_on_return="rollback",
         )
 
     def _connect(self) -> Any:
@@ -563,17 +576,27 @@ class ArrowReader:
             reader = cur.fetch_record_batch()
             pending: list[pa.RecordBatch] = []
             pending_rows = 0
-            for batch in reader:
-                pending.append(batch)
-                pending_rows += batch.num_rows
-                while pending_rows >= batch_size:
-                    merged = pa.Table.from_batches(pending, reader.schema).combine_chunks()
-                    yield from merged.slice(0, batch_size).to_batches()
-                    rest = merged.slice(batch_size)
-                    pending, pending_rows = rest.to_batches(), rest.num_rows
-            if pending_rows or not pending:
-                rest = pa.Table.from_batches(pending, reader.schema).combine_chunks()
-                yield from rest.to_batches() or [pa.RecordBatch.from_pylist([], reader.schema)]
+            yielded = False
+            try:
+                for batch in reader:
+                    pending.append(batch)
+                    pending_rows += batch.num_rows
+                    while pending_rows >= batch_size:
+                        merged = pa.Table.from_batches(pending, reader.schema).combine_chunks()
+                        yield from merged.slice(0, batch_size).to_batches()
+                        yielded = True
+                        rest = merged.slice(batch_size)
+                        pending, pending_rows = rest.to_batches(), rest.num_rows
+                if pending_rows:
+                    rest = pa.Table.from_batches(pending, reader.schema).combine_chunks()
+                    yield from rest.to_batches()
+                elif not yielded:
+                    yield pa.RecordBatch.from_pylist([], reader.schema)
+            except GeneratorExit:
+                # Stopped early: without a cancel, handing the connection back to the pool
+                # would read (and throw away) the rest of the COPY stream.
+                _cancel(cur)
+                raise
 
     def _cursor(self, sql: str, params: Mapping[str, Any]) -> _PooledCursor:
         text, values = to_dollar_placeholders(sql, params)
@@ -598,7 +621,16 @@ class _PooledCursor:
         self._values = values
 
     def __enter__(self) -> Any:
-        self._conn = self._pool.connect()
+        from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+        try:
+            self._conn = self._pool.connect()
+        except PoolTimeoutError as exc:
+            raise ProviderError(
+                f"Too many results are open at once on this connector ({_POOL_LIMIT} "
+                f"connections in use, none freed within {_POOL_TIMEOUT} s): finish or close "
+                "the iter_batches iterators you no longer read (call their `close()`)."
+            ) from exc
         self._cur = self._conn.cursor()
         try:
             self._cur.execute(self._sql, self._values or None)
@@ -612,6 +644,99 @@ class _PooledCursor:
             self._cur.close()
         finally:
             self._conn.close()
+
+
+_DECLARED_NUMERIC = re.compile(r"\((\d+)\s*,\s*(\d+)\)")
+_BINARY_TYPES = ("bytea", "blob", "binary", "varbinary", "geometry", "tinyblob", "mediumblob")
+
+
+class RecordBatchStream:
+    """Turns a stream's frames into record batches of one Arrow schema, set by the column kinds.
+
+    Building each batch's schema from its own values would change it between batches (a JSON
+    column that is all null in the first one, Decimals that grow wider). Instead the kinds decide:
+    Int64 -> int64, exact big integers -> decimal128(38, 0), Decimals -> decimal of the declared
+    precision and scale (text when the driver does not report them), json, arrays and other
+    objects -> their JSON text, binary types -> binary.
+    """
+
+    def __init__(self, columns: Sequence[ColumnType]) -> None:
+        import pyarrow as pa
+
+        self._columns = list(columns)
+        names = unique_column_names(column.name for column in self._columns)
+        self.schema = pa.schema(
+            [
+                pa.field(name, _arrow_type(column))
+                for name, column in zip(names, columns, strict=True)
+            ]
+        )
+        self._rows = 0
+
+    def to_batch(self, df: pd.DataFrame) -> pa.RecordBatch:
+        """Return one frame of the stream as a record batch of the stream's schema."""
+        import pyarrow as pa
+
+        arrays = []
+        for position, (field, column) in enumerate(zip(self.schema, self._columns, strict=True)):
+            series = df.iloc[:, position]
+            if pd.api.types.is_object_dtype(series.dtype) and pa.types.is_string(field.type):
+                series = series.map(_as_json_text, na_action="ignore")
+            try:
+                arrays.append(pa.Array.from_pandas(series, type=field.type))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError) as exc:
+                raise ProviderError(
+                    f'Column "{field.name}" ({column.db_type}) has a value after row '
+                    f"{self._rows} that does not fit Arrow's {field.type} ({_first_line(exc)}): "
+                    "cast the column to text in the query, or read frames (as_arrow=False)."
+                ) from exc
+        self._rows += len(df)
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+
+def _arrow_type(column: ColumnType) -> pa.DataType:
+    import pyarrow as pa
+
+    kind = column.kind
+    if kind == "decimal":
+        declared = _DECLARED_NUMERIC.search(column.db_type)
+        if declared is None:
+            return pa.string()
+        precision, scale = int(declared.group(1)), int(declared.group(2))
+        if precision <= 38:
+            return pa.decimal128(precision, scale)
+        return pa.decimal256(precision, scale) if precision <= 76 else pa.string()
+    if kind == "object":
+        base = column.db_type.lower().split("(")[0].strip()
+        return pa.binary() if base in _BINARY_TYPES else pa.string()
+    simple: dict[ColumnKind, pa.DataType] = {
+        "integer": pa.int64(),
+        "big_integer": pa.decimal128(38, 0),
+        "float": pa.float64(),
+        "boolean": pa.bool_(),
+        "text": pa.string(),
+        "datetime": pa.timestamp("us"),
+        "datetime_utc": pa.timestamp("us", "UTC"),
+        "timedelta": pa.duration("us"),
+    }
+    return simple[kind]
+
+
+def _as_json_text(value: Any) -> str:
+    """Return an object column's value as JSON text (text stays as is, other scalars as str)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list | tuple | bool | int | float) or value is None:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def _cancel(cursor: Any) -> None:
+    """Ask the server to stop the cursor's query; failing only means it had already ended."""
+    try:
+        cursor.adbc_cancel()
+    except Exception as exc:  # noqa: BLE001  (best effort: the rollback ends the query anyway)
+        logger.debug("Cancelling the fast path's query failed: %s", _first_line(exc))
 
 
 @contextlib.contextmanager
@@ -704,9 +829,10 @@ def read_fast(
 
 def iter_fast_frames(
     connector: SQLConnector, query: BoundQuery, database: str | None, batch_size: int
-) -> Iterator[pd.DataFrame] | None:
-    """Stream the query as frames of `batch_size` rows; None when the fast path does not apply.
+) -> Iterator[tuple[pd.DataFrame, list[ColumnType]]] | None:
+    """Stream the query as frames of `batch_size` rows, each with the result's column types.
 
+    None when the fast path does not apply.
     The first batch is read before returning, so a type the fast path cannot convert, or a
     driver error, still leaves the choice of the standard path to the caller.
     """
@@ -718,22 +844,34 @@ def iter_fast_frames(
     stream = reader.iter_batches(query.sql, query.params, batch_size)
     try:
         first = next(stream)
-        kinds = [column.kind for column in postgres_column_types(first.schema)]
+        columns = postgres_column_types(first.schema)
+        kinds = [column.kind for column in columns]
         first_frame = arrow_to_frame(pa.Table.from_batches([first]), kinds)
     except _driver_errors(FastPathUnsupportedError) as exc:
         stream.close()
         logger.debug("The fast path gave up (%s); using the standard path", _first_line(exc))
         return None
 
-    def _frames() -> Iterator[pd.DataFrame]:
-        yield first_frame
+    def _frames() -> Iterator[tuple[pd.DataFrame, list[ColumnType]]]:
+        yield first_frame, columns
+        rows = first.num_rows
+        label = connector.type or type(connector).__name__
         try:
             for batch in stream:
-                yield arrow_to_frame(pa.Table.from_batches([batch]), kinds)
+                frame = arrow_to_frame(pa.Table.from_batches([batch]), kinds)
+                rows += batch.num_rows
+                yield frame, columns
+        except FastPathUnsupportedError as exc:
+            raise ProviderError(
+                f'The "{label}" connector could not convert a value after the first {rows} rows '
+                f"of a stream on the fast path ({exc}): set `fast_path` to false on the "
+                "connector to stream this query on the standard path."
+            ) from exc
         except _driver_errors() as exc:
             raise ProviderError(
-                f'The "{connector.type or type(connector).__name__}" connector failed while '
-                f"streaming a result: {_first_line(exc)}. Run the query again."
+                f'The "{label}" connector lost the stream after its first {rows} rows: '
+                f"{_first_line(exc)}. Fix the query if the database refused it, else read "
+                "it again."
             ) from exc
         finally:
             stream.close()
