@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TYPE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_DICT_KEY = re.compile(r'^\s*"([A-Za-z0-9_.-]+)"\s*:', re.MULTILINE)
 
 INIT = '''\
 """The {type_name} connector."""
@@ -221,19 +222,31 @@ def _refuse_reserved(type_name: str, module: str, root: Path) -> None:
 def _refuse_existing(
     type_name: str, module: str, package: Path, tests: Path, registry: str, setup: str
 ) -> None:
-    taken = []
-    if re.search(rf'^\s*"{type_name}"\s*:', registry, re.MULTILINE):
-        taken.append(f'type key "{type_name}" in toucan_connectors/registry.py')
-    if package.exists():
-        taken.append(f"toucan_connectors/{module}/")
-    if tests.exists():
-        taken.append(f"tests/{module}/")
-    if re.search(rf'^\s*"{module}"\s*:', setup, re.MULTILINE):
-        taken.append(f'extra "{module}" in setup.py')
+    """Refuse a name that a type key, subpackage, test folder or extra has, in any letter case."""
+    taken = [
+        f'type key "{key}" in toucan_connectors/registry.py'
+        for key in _DICT_KEY.findall(registry)
+        if key.lower() == module
+    ]
+    taken += [
+        f"{item.parent.name}/{item.name}/"
+        for folder in (package, tests)
+        for item in _entries(folder.parent)
+        if item.name.lower() == module
+    ]
+    taken += [
+        f'extra "{extra}" in setup.py'
+        for extra in _DICT_KEY.findall(setup)
+        if extra.lower() == module
+    ]
     if taken:
         raise ScaffoldError(
             f'"{type_name}" already exists ({", ".join(taken)}): choose another name.'
         )
+
+
+def _entries(folder: Path) -> list[Path]:
+    return list(folder.iterdir()) if folder.is_dir() else []
 
 
 def _register(text: str, type_name: str, module: str) -> str:

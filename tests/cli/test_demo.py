@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,59 @@ def test_demo_query_with_parameter_and_permission(cli: Cli) -> None:
         "2015-08-29   fog       32.5            22.2       13.3\n"
         "2015-08-14   rain      30.5            18.3       15.0\n"
         "6 rows\n",
+    )
+
+
+def makefile_demo_arguments() -> list[str]:
+    """Return the arguments `make demo` gives to `python -m toucan_connectors.cli`."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    recipe = re.search(r"^demo:\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert recipe is not None
+    command = next(line for line in recipe.group(1).splitlines() if "toucan_connectors.cli" in line)
+    words = shlex.split(command)
+    return words[words.index("toucan_connectors.cli") + 1 :]
+
+
+def test_make_demo_prints_the_rainy_days_since_2015(cli: Cli) -> None:
+    arguments = makefile_demo_arguments()
+
+    result = cli(*[str(ROOT / arg) if arg.endswith(".yaml") else arg for arg in arguments])
+
+    assert (arguments[:3], result.exit_code, result.stderr, result.stdout) == (
+        ["query", "examples/demo.yaml", "rainy_days"],
+        0,
+        "",
+        "date         weather   precipitation   temp_max   temp_min\n"
+        "──────────────────────────────────────────────────────────\n"
+        "2015-03-15   fog       55.9            10.6       6.1\n"
+        "2015-12-08   fog       54.1            15.6       10.0\n"
+        "2015-11-14   fog       47.2            9.4        6.1\n"
+        "2015-11-13   fog       33.5            13.3       9.4\n"
+        "2015-10-31   fog       33.0            15.6       11.7\n"
+        "2015-08-29   fog       32.5            22.2       13.3\n"
+        "2015-08-14   rain      30.5            18.3       15.0\n"
+        "2015-11-17   fog       29.5            13.3       6.7\n"
+        "2015-10-10   fog       28.7            21.1       13.3\n"
+        "2015-12-07   fog       27.4            11.1       8.3\n"
+        "2015-12-21   fog       27.4            5.6        2.8\n"
+        "2015-01-17   fog       26.2            13.3       3.3\n"
+        "2015-02-05   fog       26.2            13.3       8.3\n"
+        "2015-11-01   fog       26.2            12.2       8.9\n"
+        "2015-02-07   fog       23.6            12.2       9.4\n"
+        "2015-11-15   fog       22.4            8.9        2.2\n"
+        "2015-12-17   fog       21.8            6.7        3.9\n"
+        "2015-01-18   rain      21.3            13.9       7.2\n"
+        "18 rows\n",
+    )
+
+
+def test_view_columns_without_a_type_print_their_bare_name(cli: Cli) -> None:
+    result = cli("discover", DEMO, "sample", "--table", "monthly_weather")
+
+    assert result.stdout == (
+        "database   schema   name              type   columns\n"
+        "─────────────────────────────────────────────────────────────────────────────────────\n"
+        "main       ∅        monthly_weather   view   month, precipitation, avg_temp_max, days\n"
     )
 
 

@@ -143,6 +143,18 @@ def test_suite_passes_right_after(scaffolded: Scaffolded) -> None:
     ("name", "message"),
     [
         pytest.param(
+            "Mongodb",
+            'Error: "Mongodb" already exists (type key "MongoDB" in toucan_connectors/registry.py):'
+            " choose another name.",
+            id="existing-key-in-another-case",
+        ),
+        pytest.param(
+            "Fast",
+            'Error: "Fast" already exists (tests/fast/, extra "fast" in setup.py): choose another '
+            "name.",
+            id="existing-extra",
+        ),
+        pytest.param(
             "my_type",
             'Error: "my_type" is not a connector type name: use CamelCase letters and digits, '
             "e.g. MyType.",

@@ -7,7 +7,7 @@ import math
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -429,8 +429,14 @@ def build_model_table(tables: Sequence[TableInfo]) -> Table:
             info["schema"],
             info["name"],
             info["type"],
-            ", ".join(f"{column['name']} {column['type']}" for column in info["columns"]),
+            ", ".join(_column_label(column) for column in info["columns"]),
         )
         for info in tables
     ]
     return build_table(("database", "schema", "name", "type", "columns"), rows)
+
+
+def _column_label(column: Mapping[str, object]) -> str:
+    """Return `name type`, or the bare name of a column with no declared type (a view's)."""
+    declared = column.get("type")
+    return f"{column['name']} {declared}" if declared else str(column["name"])
