@@ -79,6 +79,20 @@ def test_make_demo_prints_the_rainy_days_since_2015(cli: Cli) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("permissions", "rows"),
+    [
+        pytest.param("{}", 406, id="empty-object-keeps-all"),
+        pytest.param('{"and": []}', 406, id="empty-and-keeps-all"),
+        pytest.param('{"or": []}', 0, id="empty-or-keeps-none"),
+    ],
+)
+def test_empty_permission_trees_as_the_readme_says(cli: Cli, permissions: str, rows: int) -> None:
+    result = cli("query", DEMO, "cars", "--permissions", permissions, "-f", "csv")
+
+    assert (result.exit_code, len(result.stdout.splitlines()) - 1) == (0, rows)
+
+
 def test_view_columns_without_a_type_print_their_bare_name(cli: Cli) -> None:
     result = cli("discover", DEMO, "sample", "--table", "monthly_weather")
 
