@@ -526,9 +526,11 @@ def test_a_commit_cannot_end_the_read_only_mode(connector, create_table, pg_admi
     # Should a COMMIT ever slip past the read-statement check, the session stays read-only.
     table = create_table("victim", "a int", [(1,)])
     monkeypatch.setattr("toucan_connectors.sql.query.check_single_statement", lambda *a: None)
+    standard = connector.model_copy(update={"fast_path": False})
 
     with pytest.raises(InvalidDataSourceError, match="read-only transactions"):
-        connector.get_df(data_source(f"SELECT 1 AS a; COMMIT; DROP TABLE {table}; SELECT 2"))
+        standard.get_df(data_source(f"SELECT 1 AS a; COMMIT; DROP TABLE {table}; SELECT 2"))
+    standard.close()
     with pg_admin.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
         assert cursor.fetchone() == (True,)

@@ -56,6 +56,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "ArrowReader",
+    "FastPathQueryError",
     "FastPathUnsupportedError",
     "arrow_to_frame",
     "batches_to_frame",
@@ -114,6 +115,18 @@ _PG_TYPE_OIDS: dict[str, int] = {
 
 class FastPathUnsupportedError(Exception):
     """The fast path cannot give the standard path's frame for this query; use the standard one."""
+
+
+class FastPathQueryError(Exception):
+    """The server refused the query on the fast path: the standard path would refuse it too.
+
+    `pgcode` is the SQLSTATE, as on psycopg2's errors; `message` the server's own words.
+    """
+
+    def __init__(self, message: str, pgcode: str | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.pgcode = pgcode
 
 
 def has_fast_driver(dialect: str) -> bool:
@@ -607,6 +620,37 @@ class ArrowReader:
                 raise FastPathUnsupportedError("Decimal parameters are bound as text")
         return _PooledCursor(self._pool, text, values)
 
+    def result_columns(self, sql: str, params: Mapping[str, Any]) -> list[ColumnType]:
+        """Return the result's column types as the server describes the query, without running it.
+
+        Raises:
+            FastPathUnsupportedError: no connection could be made, a value cannot be bound, or a
+                column's type is not converted exactly on the fast path.
+            adbc_driver_manager.Error: the server refused the query (a syntax error, say).
+        """
+        import adbc_driver_manager
+        from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+        pending = self._cursor(sql, params)  # refuses values ADBC cannot bind
+        try:
+            conn = self._pool.connect()
+        except adbc_driver_manager.Error as exc:  # the standard path reports it in its words
+            raise FastPathUnsupportedError(f"no connection ({_first_line(exc)})") from exc
+        except PoolTimeoutError as exc:
+            raise ProviderError(
+                f"No connection of the fast path was free in time ({_first_line(exc)}): finish "
+                "or close the iter_batches iterators you no longer read (call their `close()`)."
+            ) from exc
+        try:
+            cursor = conn.cursor()
+            try:
+                schema = cursor.adbc_execute_schema(pending._sql, pending._values or None)
+            finally:
+                cursor.close()
+        finally:
+            conn.close()
+        return postgres_column_types(schema)
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self._pool.dispose()
@@ -813,18 +857,46 @@ def read_fast(
 ) -> tuple[pd.DataFrame, list[ColumnType]] | None:
     """Read a whole bound query on the fast path; None when the standard path must read it.
 
-    Any driver error also hands the query to the standard path, which raises the connector's
-    usual error for it (a failing query therefore runs twice).
+    The result's types are checked from the server's description of the query before it runs,
+    so a type the fast path does not convert hands the query to the standard path without
+    running it twice. An error of the server raises FastPathQueryError at once: the standard
+    path would only meet it again (after as long again, for a statement timeout). Only a value
+    the fast path cannot convert (found while reading) makes the query run a second time.
     """
     reader = _reader_for(connector, database)
     if reader is None:
         return None
     try:
+        reader.result_columns(query.sql, query.params)
         df, columns = reader.read_frame(query.sql, query.params)
-    except _driver_errors(FastPathUnsupportedError) as exc:
+    except FastPathUnsupportedError as exc:
         logger.debug("The fast path gave up (%s); using the standard path", _first_line(exc))
         return None
+    except _driver_errors() as exc:
+        if not _from_server(exc):
+            # pyarrow could not convert a value (text 'NaN' to an integer, say).
+            logger.debug("The fast path gave up (%s); using the standard path", _first_line(exc))
+            return None
+        raise FastPathQueryError(_server_message(exc), getattr(exc, "sqlstate", None)) from exc
     return df, columns
+
+
+def _from_server(exc: BaseException) -> bool:
+    """Whether a driver error comes from the server, not from converting a value in Arrow."""
+    import adbc_driver_manager
+
+    # Errors met while streaming reach us through pyarrow, with libpq's text.
+    text = str(exc)
+    return isinstance(exc, adbc_driver_manager.Error) or "[libpq]" in text or "SQLSTATE" in text
+
+
+def _server_message(exc: BaseException) -> str:
+    """The server's own message in a driver error (the text after `ERROR:`), first line only."""
+    text = str(exc)
+    marker = text.find("ERROR:")
+    if marker >= 0:
+        text = text[marker + len("ERROR:") :]
+    return (text.strip().splitlines() or [type(exc).__name__])[0].strip().rstrip(". ")
 
 
 def iter_fast_frames(

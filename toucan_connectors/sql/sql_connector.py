@@ -326,7 +326,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             limit,
         )
         if not permissions and offset == 0 and limit is None:
-            fast = self._fetch_fast(query, database)
+            fast = self._fetch_fast(query, database, data_source.domain)
             if fast is not None:
                 return RetrievedPage(fast[0], len(fast[0]), _type_names(fast[1]))
         with self._connection(database) as conn, self._wrap_errors(data_source.domain):
@@ -513,14 +513,17 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
                 yield build_frame([], columns), columns
 
     def _fetch_fast(
-        self, query: BoundQuery, database: str | None
+        self, query: BoundQuery, database: str | None, data_source: str
     ) -> tuple[pd.DataFrame, list[ColumnType]] | None:
         """Read a whole result on the Arrow fast path; None when the standard path must."""
         if not (self.fast_path and self.fast_driver):
             return None
-        from toucan_connectors.sql.arrow_reader import read_fast
+        from toucan_connectors.sql.arrow_reader import FastPathQueryError, read_fast
 
-        return read_fast(self, query, database)
+        try:
+            return read_fast(self, query, database)
+        except FastPathQueryError as exc:
+            raise self._query_error(data_source, exc.message, exc) from exc
 
     def _fetch(
         self, conn: sa.Connection, statement: sa.Executable, hidden_columns: int = 0
@@ -572,19 +575,11 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             ) from exc
         except DBAPIError as exc:
             message = self._driver_message(exc)
-            if self._is_read_only_violation(exc.orig or exc):
-                raise InvalidDataSourceError(
-                    f'Data source "{data_source}" tried to change the database ({message}): '
-                    "data sources run in read-only transactions, so write a SELECT."
-                ) from exc
             if exc.connection_invalidated:
                 raise ConnectionFailedError(
                     f'The connection of data source "{data_source}" was lost: {message}.'
                 ) from exc
-            raise ProviderError(
-                f'The "{self._label()}" connector could not run data source "{data_source}": '
-                f"{message}. Fix the query, or check it with describe()."
-            ) from exc
+            raise self._query_error(data_source, message, exc.orig or exc) from exc
         except (SQLAlchemyError, ValueError, TypeError, AttributeError, KeyError) as exc:
             # The driver failed on the result itself (a value it cannot read, a closed cursor).
             text = self._driver_message(exc) if isinstance(exc, SQLAlchemyError) else str(exc)
@@ -593,6 +588,22 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
                 f'"{data_source}" ({type(exc).__name__}: {text}): cast the column that holds the '
                 "value to text in the query, or leave it out."
             ) from exc
+
+    def _query_error(
+        self, data_source: str, message: str, original: BaseException
+    ) -> ToucanConnectorError:
+        """The error of a query the server refused, with the driver's `message`."""
+        for secret in self._secret_values():
+            message = message.replace(secret, "***")
+        if self._is_read_only_violation(original):
+            return InvalidDataSourceError(
+                f'Data source "{data_source}" tried to change the database ({message}): '
+                "data sources run in read-only transactions, so write a SELECT."
+            )
+        return ProviderError(
+            f'The "{self._label()}" connector could not run data source "{data_source}": '
+            f"{message}. Fix the query, or check it with describe()."
+        )
 
     def _driver_message(self, exc: SQLAlchemyError) -> str:
         """The driver's own message, first line only and without any secret of the connector."""
