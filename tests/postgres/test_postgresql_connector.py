@@ -397,6 +397,17 @@ def test_status_of_an_unknown_user(connector):
     )
 
 
+def test_status_of_an_unknown_user_whose_name_says_database(connector):
+    broken = connector.model_copy(update={"user": "database_reader"})
+
+    steps, error = status_of(broken)
+
+    assert (steps, error.endswith('role "database_reader" does not exist')) == (
+        [True, True, True, False, None],
+        True,
+    )
+
+
 def test_status_of_a_missing_database(connector):
     broken = connector.model_copy(update={"default_database": "no_such_db_tc"})
 

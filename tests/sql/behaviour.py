@@ -315,6 +315,17 @@ class SQLConnectorBehaviour:
 
         assert (info.total_rows, info.is_last_page) == (total, is_last)
 
+    @pytest.mark.parametrize("end", [";", " ;  ; ", " -- the last line", ";\n/* done */"])
+    @pytest.mark.parametrize("permission", [None, {"column": "n", "operator": "gt", "value": 2}])
+    def test_counted_slice_of_a_query_with_a_trailing_end(self, backend, numbers, end, permission):
+        ds = backend.data_source(f"SELECT n FROM {numbers} WHERE n <= 6 ORDER BY n{end}")
+
+        page = backend.connector.get_slice(ds, permission, limit=2, get_row_count=True)
+
+        first = 3 if permission else 1
+        assert_frame_equal(page.df, frame({"n": [first, first + 1]}))
+        assert page.pagination_info.total_rows == (4 if permission else 6)
+
     def test_slice_total_counts_groups_of_an_aggregation(self, backend, numbers):
         ds = backend.data_source(f"SELECT n % 3 AS r, count(*) AS c FROM {numbers} GROUP BY n % 3")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr
@@ -30,6 +31,9 @@ _AUTH_MESSAGES = (
     "pg_hba.conf rejects",
     "role ",
 )
+
+# libpq's text for a missing database; a role may be named `database_reader`, hence the quotes.
+_MISSING_DATABASE = re.compile(r'FATAL:\s+database ".*" does not exist')
 
 _CATALOG_SQL = """
     SELECT n.nspname AS schema_name, c.relname AS table_name, c.relkind AS kind,
@@ -145,7 +149,7 @@ class PostgresConnector(SQLConnector, data_source_model=PostgresDataSource):
     def _connect_error_step(self, error: BaseException) -> str:
         """Tell a login or missing-database failure from a failure to connect at all."""
         message = str(error)
-        if "database" in message and "does not exist" in message:
+        if _MISSING_DATABASE.search(message):
             return CONNECT_STEPS[2]
         if any(marker in message for marker in _AUTH_MESSAGES) and "FATAL" in message:
             return CONNECT_STEPS[1]

@@ -176,6 +176,22 @@ def _check_tokens(tokens: Sequence[Any], dialect: str, data_source: str) -> None
         )
 
 
+def strip_trailing(sql: str, dialect: str) -> str:
+    """Return `sql` without the semicolons and comments after its last token.
+
+    A query wrapped as a subquery (for a count, a permission filter) must not end with either:
+    `SELECT ... ;) AS q` and `SELECT ... -- note) AS q` are syntax errors.
+    """
+    try:
+        tokens = sqlglot.tokenize(sql, read=dialect)
+    except SqlglotError:
+        return sql
+    kept = [token for token in tokens if token.token_type != TokenType.SEMICOLON]
+    if not kept:
+        return sql
+    return sql[: kept[-1].end + 1]
+
+
 def page_query(
     query: BoundQuery, dialect: str, offset: int, limit: int | None
 ) -> BoundQuery | None:

@@ -544,14 +544,20 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
 
     def _bound_query(self, data_source: SQLDataSource) -> BoundQuery:
         self._import_sql_packages()
-        from toucan_connectors.sql.query import bind_query, check_single_statement, table_query
+        from toucan_connectors.sql.query import (
+            bind_query,
+            check_single_statement,
+            strip_trailing,
+            table_query,
+        )
 
         if data_source.table:
             return table_query(data_source.table, self.get_engine(data_source.database).dialect)
         assert data_source.query is not None  # the data source validator guarantees one
         dialects = self.statement_dialects or (self.sqlglot_dialect,)
         check_single_statement(data_source.query, dialects, data_source.domain)
-        return bind_query(data_source.query, data_source.parameters)
+        bound = bind_query(data_source.query, data_source.parameters)
+        return bound.with_sql(strip_trailing(bound.sql, self.sqlglot_dialect))
 
     @contextmanager
     def _wrap_errors(self, data_source: str) -> Iterator[None]:
