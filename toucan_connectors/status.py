@@ -6,10 +6,14 @@ import logging
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic import BaseModel, Field
 
+from toucan_connectors.errors import MissingDependencyError
+
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ConnectorStatus(BaseModel):
@@ -36,13 +40,17 @@ class StatusCheck:
 def run_status_checks(checks: Sequence[StatusCheck]) -> ConnectorStatus:
     """Run checks in order, stop at the first failure and mark the remaining ones not reached.
 
-    Any exception fails the step: an unexpected driver error never passes a check.
+    Any exception fails the step: an unexpected driver error never passes a check. A
+    `MissingDependencyError` is raised instead: no check can run without the connector's extra,
+    and its message names the `pip install` command.
     """
     details: list[tuple[str, bool | None]] = [(check.name, None) for check in checks]
     for index, check in enumerate(checks):
         logger.debug("Status check %r", check.name)
         try:
             check.run()
+        except MissingDependencyError:
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure must fail the step
             details[index] = (check.name, False)
             return ConnectorStatus(status=False, error=_describe(exc), details=details)
@@ -76,6 +84,47 @@ def host_and_port_checks(host: str, port: int, timeout: float = 3.0) -> list[Sta
         StatusCheck("Host resolved", lambda: check_host_resolves(host)),
         StatusCheck("Port opened", lambda: check_port_opens(host, port, timeout)),
     ]
+
+
+def connect_and_authenticate_checks(
+    connect: Callable[[], T],
+    authenticate: Callable[[T], object],
+    connect_hint: str = "check the host, the port and that the server is running",
+    authenticate_hint: str = "check the user and the password",
+) -> list[StatusCheck]:
+    """The two usual last steps: `connect()` opens a session, `authenticate(session)` logs in.
+
+    A failure of either step becomes its message followed by the hint, so each connector only
+    supplies the two calls (and, if it likes, hints in its own words).
+    """
+    sessions: list[T] = []
+
+    def run_connect() -> None:
+        try:
+            sessions[:] = [connect()]
+        except (CheckFailedError, MissingDependencyError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any driver error fails the step
+            raise CheckFailedError(
+                f"Could not connect ({_first_line(exc)}): {connect_hint}."
+            ) from exc
+
+    def run_authenticate() -> None:
+        try:
+            authenticate(sessions[0])
+        except (CheckFailedError, MissingDependencyError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any driver error fails the step
+            raise CheckFailedError(
+                f"Authentication failed ({_first_line(exc)}): {authenticate_hint}."
+            ) from exc
+
+    return [StatusCheck("Connected", run_connect), StatusCheck("Authenticated", run_authenticate)]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
 
 
 def _describe(exc: BaseException) -> str:

@@ -17,7 +17,7 @@ import decimal
 import functools
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -65,13 +65,46 @@ def _check_value(value: Any) -> Any:
     return value
 
 
-class _LimitedSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, refusing `*` and `**` whose result would be huge."""
+# A width or precision of seven digits or more in a %-format or a str.format spec.
+_HUGE_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\d{7,}|\d*\.\d{7,})")
+_HUGE_BRACE_SPEC = re.compile(r"\{[^{}]*:[^{}]*\d{7,}[^{}]*\}")
+_WIDENING_METHODS = frozenset({"ljust", "rjust", "center", "zfill"})
 
-    intercepted_binops = frozenset({"*", "**"})
+
+def _refuse_huge_text(
+    text: str, args: tuple[Any, ...], kwargs: Mapping[str, Any], name: str
+) -> None:
+    """Refuse a string method or filter call whose result would be over `_MAX_SIZE` characters."""
+    numbers = [v for v in (*args, *kwargs.values()) if isinstance(v, int)]
+    if name in _WIDENING_METHODS and any(n > _MAX_SIZE for n in numbers):
+        raise OverflowError(f"the {name} width is too large")
+    if name == "expandtabs" and numbers and len(text) * max(numbers) > _MAX_SIZE:
+        raise OverflowError("the tab size is too large")
+    if name in ("format", "format_map") and _HUGE_BRACE_SPEC.search(text):
+        raise OverflowError("a format width or precision is too large")
+    if name == "replace" and len(args) >= 2 and isinstance(args[0], str):
+        new = args[1] if isinstance(args[1], str) else ""
+        growth = max(len(new) - len(args[0]), 0)
+        count = (len(text) + 1) if not args[0] else text.count(args[0])
+        if len(text) + count * growth > _MAX_SIZE:
+            raise OverflowError("the replaced text would be too large")
+
+
+def _refuse_huge_percent(left: str, right: Any) -> None:
+    values = right if isinstance(right, tuple) else (right,)
+    if _HUGE_PERCENT_SPEC.search(left) or (
+        "*" in left and any(isinstance(v, int) and v > _MAX_SIZE for v in values)
+    ):
+        raise OverflowError("a format width or precision is too large")
+
+
+class _LimitedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, refusing operations whose result would be huge."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        """Refuse a power or a repetition whose result would be huge, then compute it."""
+        """Refuse a power, repetition or %-format whose result would be huge, then compute it."""
         if operator == "**" and isinstance(right, int) and abs(right) > 1000:
             raise OverflowError(f"the power {right} is too large")
         if operator == "*":
@@ -79,10 +112,61 @@ class _LimitedSandbox(ImmutableSandboxedEnvironment):
             counts = [v for v in (left, right) if isinstance(v, int)]
             if sizes and counts and sizes[0] * max(counts[0], 0) > _MAX_SIZE:
                 raise OverflowError("the repeated value would be too large")
+        if operator == "%" and isinstance(left, str):
+            _refuse_huge_percent(left, right)
         return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        """Refuse a string method whose result would be huge (`ljust`, widths), then call it."""
+        # The sandbox hands `str.format` over wrapped; the bound method is its `__wrapped__`.
+        method = getattr(__obj, "__wrapped__", __obj)
+        owner = getattr(method, "__self__", None)
+        if isinstance(owner, str):
+            _refuse_huge_text(owner, args, kwargs, getattr(method, "__name__", ""))
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+def _limited_filter(name: str, text_position: int) -> Callable[..., Any]:
+    original = _FILTERS[name]
+
+    @functools.wraps(original)
+    def limited(*args: Any, **kwargs: Any) -> Any:
+        text = args[text_position] if len(args) > text_position else ""
+        rest = args[text_position + 1 :]
+        if isinstance(text, str):
+            if name == "format":
+                _refuse_huge_percent(text, rest)
+            elif name == "indent":
+                width = rest[0] if rest else kwargs.get("width", 4)
+                if isinstance(width, int) and width * (text.count("\n") + 1) > _MAX_SIZE:
+                    raise OverflowError("the indent width is too large")
+            else:
+                _refuse_huge_text(text, rest, kwargs, name)
+        return original(*args, **kwargs)
+
+    return limited
 
 
 _ENVIRONMENT = _LimitedSandbox(undefined=StrictUndefined, autoescape=False, finalize=_check_value)
+_MAX_OUTPUT = 10 * _MAX_SIZE
+
+
+def _limited_concat(pieces: Iterable[str]) -> str:
+    """Join a template's output, refusing it once it passes `_MAX_OUTPUT` characters."""
+    kept: list[str] = []
+    size = 0
+    for piece in pieces:
+        size += len(piece)
+        if size > _MAX_OUTPUT:
+            raise OverflowError(f"the result would pass {_MAX_OUTPUT} characters")
+        kept.append(piece)
+    return "".join(kept)
+
+
+_ENVIRONMENT.concat = _limited_concat  # type: ignore[method-assign]
+_FILTERS = dict(_ENVIRONMENT.filters)
+for _name, _position in (("center", 0), ("indent", 0), ("format", 0), ("replace", 1)):
+    _ENVIRONMENT.filters[_name] = _limited_filter(_name, _position)
 # A data source's templates need its parameters, not Jinja's text and loop helpers.
 for _helper in ("lipsum", "cycler", "joiner"):
     _ENVIRONMENT.globals.pop(_helper, None)

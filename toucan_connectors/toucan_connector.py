@@ -13,6 +13,7 @@ data source model with a class keyword or an annotation::
 from __future__ import annotations
 
 import builtins
+import contextlib
 import datetime
 import enum
 import hashlib
@@ -21,15 +22,19 @@ import logging
 import sys
 import time
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr, ValidationError
 from typing_extensions import Self
 
 from toucan_connectors.discovery import ColumnInfo, DiscoverableConnector, TableInfo
-from toucan_connectors.errors import InvalidConfigurationError, UnsupportedFeatureError
+from toucan_connectors.errors import (
+    InvalidConfigurationError,
+    InvalidDataSourceError,
+    UnsupportedFeatureError,
+)
 from toucan_connectors.frames import ReturnType, convert_frame, normalize_frame
 from toucan_connectors.permissions.pandas_filter import apply_permissions
 from toucan_connectors.retry import RetryPolicy
@@ -87,14 +92,36 @@ class ToucanDataSource(BaseModel):
     cache_ttl: int | None = Field(None, description="Seconds the host may cache the result.")
 
     def rendered(self) -> Self:
-        """Return a copy whose templated fields are filled with `parameters`."""
+        """Return a copy whose templated fields are filled with `parameters`, validated again.
+
+        Raises:
+            TemplateError: a template is undefined, malformed or unsafe.
+            InvalidDataSourceError: a rendered value does not fit its field's type.
+        """
         base_fields = set(ToucanDataSource.model_fields)
         updates = {
             name: render(getattr(self, name), self.parameters)
             for name in type(self).model_fields
             if name not in base_fields and name not in self.unrendered_fields
         }
-        return self.model_copy(update=updates)
+        changed = {name for name, value in updates.items() if value is not getattr(self, name)}
+        if not changed:
+            return self.model_copy()
+
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        try:
+            return type(self).model_validate({**fields, **updates})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+                for error in exc.errors(include_input=False, include_url=False)
+                if error["loc"] and error["loc"][0] in changed
+            )
+            raise InvalidDataSourceError(
+                f'Data source "{self.domain}" has a field whose template gives a value of the '
+                f"wrong type ({problems or exc.error_count()}): fix the template or the "
+                "parameter it uses."
+            ) from None
 
 
 class ToucanConnector(BaseModel):
@@ -129,6 +156,15 @@ class ToucanConnector(BaseModel):
             data_source_model = _resolve_annotation(cls, annotated)
 
         if data_source_model is not None:
+            if not (
+                isinstance(data_source_model, builtins.type)
+                and issubclass(data_source_model, ToucanDataSource)
+            ):
+                raise TypeError(
+                    f"{cls.__name__}.data_source_model is {data_source_model!r}, which is not a "
+                    "ToucanDataSource subclass: declare the data source as "
+                    "`class MyDataSource(ToucanDataSource)` and name that class."
+                )
             cls.data_source_model = data_source_model
         elif not hasattr(cls, "data_source_model") and not _is_abstract(cls):
             raise TypeError(
@@ -176,8 +212,9 @@ class ToucanConnector(BaseModel):
         `return_type` "arrow" gives a pyarrow Table and "polars" a polars DataFrame, converted
         from the normalised pandas frame (they need the `fast` and `polars` extras).
         """
-        rendered = data_source.rendered()
-        page = self._call_with_retry(rendered, permissions, 0, None, False)
+        with self._naming(data_source):
+            rendered = data_source.rendered()
+            page = self._call_with_retry(rendered, permissions, 0, None, False)
         return convert_frame(
             normalize_frame(page.df), return_type, self.type or type(self).__name__
         )
@@ -192,13 +229,14 @@ class ToucanConnector(BaseModel):
     ) -> DataSlice:
         """Return one page of the result with its pagination info, timings and column types."""
         _check_page_bounds(offset, limit)
-        started = time.perf_counter()
-        rendered = data_source.rendered()
-        generated = time.perf_counter()
+        with self._naming(data_source):
+            started = time.perf_counter()
+            rendered = data_source.rendered()
+            generated = time.perf_counter()
 
-        fetch_limit = None if limit is None else limit + 1
-        page = self._call_with_retry(rendered, permissions, offset, fetch_limit, get_row_count)
-        extracted = time.perf_counter()
+            fetch_limit = None if limit is None else limit + 1
+            page = self._call_with_retry(rendered, permissions, offset, fetch_limit, get_row_count)
+            extracted = time.perf_counter()
 
         df = normalize_frame(page.df.iloc[:limit] if limit is not None else page.df)
         converted = time.perf_counter()
@@ -227,7 +265,8 @@ class ToucanConnector(BaseModel):
 
     def describe(self, data_source: Any) -> dict[str, str]:
         """Return the result's column names and types, fetching as little as possible."""
-        page = self._retrieve_page(data_source.rendered(), None, 0, 1, False)
+        with self._naming(data_source):
+            page = self._retrieve_page(data_source.rendered(), None, 0, 1, False)
         if page.column_types:
             return dict(page.column_types)
         df = normalize_frame(page.df)
@@ -265,13 +304,29 @@ class ToucanConnector(BaseModel):
 
     def dump_with_secrets(self) -> dict[str, Any]:
         """Return the configuration with secrets in clear, for the host's secret storage."""
-        return reveal_secrets(self.model_dump(mode="python", exclude_none=False))  # type: ignore[no-any-return]
+        dumped: dict[str, Any] = reveal_secrets(self.model_dump(mode="python", exclude_none=False))
+        return dumped
 
     def _identity_payload(self) -> dict[str, Any]:
         fields = self.model_dump(
             mode="python", exclude={"name", "cache_ttl", "retry_policy", "identifier"}
         )
         return fingerprint_secrets(fields)  # type: ignore[no-any-return]
+
+    @contextlib.contextmanager
+    def _naming(self, data_source: Any) -> Iterator[None]:
+        """Prefix an input error with the connector and data source it happened in."""
+        try:
+            yield
+        except InvalidDataSourceError as exc:
+            domain = getattr(data_source, "domain", None)
+            message = str(exc)
+            if domain is not None and f'data source "{domain}"' not in message.lower():
+                kind = self.type or type(self).__name__
+                exc.args = (
+                    f'Data source "{domain}" of connector "{self.name}" ({kind}): {message}',
+                )
+            raise
 
     def _call_with_retry(
         self,
@@ -317,12 +372,24 @@ def _resolve_annotation(cls: type, annotation: Any) -> type[ToucanDataSource]:
         return annotation  # type: ignore[no-any-return]
     namespace = dict(vars(sys.modules[cls.__module__]))
     try:
-        return eval(annotation, namespace, dict(vars(cls)))  # type: ignore[no-any-return]  # noqa: S307
-    except NameError as exc:
-        raise TypeError(
-            f"{cls.__name__}.data_source_model names {annotation!r}, which is not defined "
-            "before the connector class: define the data source class first."
-        ) from exc
+        resolved: type[ToucanDataSource] = eval(annotation, namespace, dict(vars(cls)))  # noqa: S307
+        return resolved
+    except NameError:
+        pass
+
+    # Classes defined inside a function: the name lives in the frame running the class statement.
+    frame = sys._getframe(1)
+    for _ in range(8):
+        frame = frame.f_back  # type: ignore[assignment]
+        if frame is None:
+            break
+        if annotation in frame.f_locals:
+            return frame.f_locals[annotation]  # type: ignore[no-any-return]
+    raise TypeError(
+        f"{cls.__name__}.data_source_model names {annotation!r}, which is not defined "
+        "before the connector class: define the data source class first, or name it with the "
+        f"class keyword `class {cls.__name__}(ToucanConnector, data_source_model=...)`."
+    )
 
 
 def _is_abstract(cls: type) -> bool:

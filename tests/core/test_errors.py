@@ -74,3 +74,66 @@ def test_explain_says_it_is_unsupported():
     assert str(raised.value) == (
         'The "Frame" connector cannot explain queries; see the Limitations section of its doc page.'
     )
+
+
+SHOP = FrameConnector(name="shop", type="Frame", frame=pd.DataFrame({"a": [1]}))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        pytest.param(
+            lambda: SHOP.get_df(FrameDataSource(domain="sales", name="shop", query="{{ region }}")),
+            TemplateError,
+            'Data source "sales" of connector "shop" (Frame): Template \'{{ region }}\' uses '
+            '"region", which is not defined: add "region" to the data source\'s "parameters".',
+            id="get-df-template",
+        ),
+        pytest.param(
+            lambda: SHOP.get_slice(
+                FrameDataSource(domain="sales", name="shop"),
+                {"column": "b", "operator": "eq", "value": 1},
+            ),
+            InvalidDataSourceError,
+            'Data source "sales" of connector "shop" (Frame): Permission column "b" is not in '
+            "the result: use one of a.",
+            id="get-slice-permission",
+        ),
+        pytest.param(
+            lambda: SHOP.get_df(
+                FrameDataSource(domain="sales", name="shop"),
+                {"column": "a", "operator": "gt", "value": "x"},
+            ),
+            InvalidDataSourceError,
+            'Data source "sales" of connector "shop" (Frame): Permission on number column "a" '
+            "compares it with 'x', which is not a number: fix the permission's value or the "
+            "parameter it comes from.",
+            id="get-df-permission-type",
+        ),
+        pytest.param(
+            lambda: SHOP.describe(FrameDataSource(domain="sales", name="shop", query="{{ r }}")),
+            TemplateError,
+            'Data source "sales" of connector "shop" (Frame): Template \'{{ r }}\' uses "r"',
+            id="describe-template",
+        ),
+    ],
+)
+def test_input_errors_name_the_connector_and_data_source(call, error, message):
+    with pytest.raises(error) as raised:
+        call()
+
+    assert type(raised.value) is error
+    assert str(raised.value).startswith(message)
+
+
+def test_error_naming_the_data_source_is_not_prefixed_twice():
+    class NamingConnector(FrameConnector):
+        def _retrieve_data(self, data_source):
+            raise InvalidDataSourceError(f'Data source "{data_source.domain}" is wrong: fix it.')
+
+    connector = NamingConnector(name="shop", frame=pd.DataFrame())
+
+    with pytest.raises(InvalidDataSourceError) as raised:
+        connector.get_df(FrameDataSource(domain="sales", name="shop"))
+
+    assert str(raised.value) == 'Data source "sales" is wrong: fix it.'

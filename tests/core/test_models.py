@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
+from toucan_connectors.errors import InvalidDataSourceError
 from toucan_connectors.toucan_connector import ToucanConnector, ToucanDataSource
 
 from .connectors import AnnotatedConnector, FrameConnector, FrameDataSource
@@ -133,3 +134,58 @@ def test_rendered_leaves_unrendered_fields_alone():
     data_source = SqlDataSource(domain="d", name="n", query="{{ lo }}", parameters={"lo": 3})
 
     assert data_source.rendered().query == "{{ lo }}"
+
+
+class TableDataSource(ToucanDataSource):
+    table: str
+    password: SecretStr | None = None
+
+
+@pytest.mark.parametrize("value", [5, ["city"], {"a": 1}])
+def test_rendered_value_of_the_wrong_type_is_refused(value):
+    data_source = TableDataSource(domain="d", name="n", table="{{ t }}", parameters={"t": value})
+
+    with pytest.raises(
+        InvalidDataSourceError,
+        match=r'Data source "d" has a field whose template gives a value of the wrong type '
+        r"\(table: Input should be a valid string\): fix the template",
+    ):
+        data_source.rendered()
+
+
+def test_rendered_keeps_secrets_and_validates_again():
+    data_source = TableDataSource(
+        domain="d", name="n", table="{{ t }}", password="s3cret", parameters={"t": "city"}
+    )
+
+    rendered = data_source.rendered()
+
+    assert (rendered.table, rendered.password) == ("city", SecretStr("s3cret"))
+    assert "s3cret" not in repr(rendered)
+
+
+def test_annotation_style_works_for_classes_defined_in_a_function():
+    def make():
+        class LocalDataSource(ToucanDataSource):
+            query: str
+
+        class LocalConnector(ToucanConnector):
+            data_source_model: LocalDataSource
+
+            def _retrieve_data(self, data_source: ToucanDataSource) -> pd.DataFrame:
+                return pd.DataFrame()
+
+        return LocalConnector, LocalDataSource
+
+    connector, data_source = make()
+
+    assert connector.data_source_model is data_source
+
+
+@pytest.mark.parametrize("model", [int, dict, "not a class"])
+def test_data_source_model_must_be_a_toucan_data_source(model):
+    with pytest.raises(TypeError, match=r"which is not a ToucanDataSource subclass: declare"):
+
+        class BadConnector(ToucanConnector, data_source_model=model):
+            def _retrieve_data(self, data_source: ToucanDataSource) -> pd.DataFrame:
+                return pd.DataFrame()

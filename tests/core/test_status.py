@@ -4,12 +4,14 @@ import socket
 
 import pytest
 
+from toucan_connectors.errors import MissingDependencyError
 from toucan_connectors.status import (
     CheckFailedError,
     ConnectorStatus,
     StatusCheck,
     check_host_resolves,
     check_port_opens,
+    connect_and_authenticate_checks,
     host_and_port_checks,
     run_status_checks,
 )
@@ -127,3 +129,67 @@ def test_connector_without_checks_has_unknown_status():
     assert FrameConnector(name="shop").get_status() == ConnectorStatus(
         status=None, message="This connector has no status checks."
     )
+
+
+def test_missing_driver_is_raised_with_the_install_command():
+    def connect():
+        raise MissingDependencyError("Postgres", "psycopg2-binary", "postgres")
+
+    checks = [StatusCheck("Host resolved", passes), StatusCheck("Connected", connect)]
+
+    command = r'pip install "toucan-connectors\[postgres\]"'
+    with pytest.raises(MissingDependencyError, match=command):
+        run_status_checks(checks)
+
+
+class _Session:
+    def __init__(self, password):
+        self.password = password
+
+
+def _login(session):
+    if session.password != "right":
+        raise PermissionError('password authentication failed for user "bob"\nDETAIL: more')
+
+
+@pytest.mark.parametrize(
+    ("connect", "expected"),
+    [
+        pytest.param(
+            lambda: _Session("right"),
+            ConnectorStatus(
+                status=True,
+                message="Connector is reachable.",
+                details=[("Connected", True), ("Authenticated", True)],
+            ),
+            id="passes",
+        ),
+        pytest.param(
+            lambda: _Session("wrong"),
+            ConnectorStatus(
+                status=False,
+                error='Authentication failed (password authentication failed for user "bob"): '
+                "check the user and the password.",
+                details=[("Connected", True), ("Authenticated", False)],
+            ),
+            id="wrong-password",
+        ),
+        pytest.param(
+            lambda: socket.create_connection(("host.invalid", 1)),
+            ConnectorStatus(
+                status=False,
+                error="Could not connect (refused): check the host, the port and that the server "
+                "is running.",
+                details=[("Connected", False), ("Authenticated", None)],
+            ),
+            id="cannot-connect",
+        ),
+    ],
+)
+def test_connect_and_authenticate_checks(monkeypatch, connect, expected):
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("refused")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+    assert run_status_checks(connect_and_authenticate_checks(connect, _login)) == expected

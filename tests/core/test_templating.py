@@ -160,8 +160,31 @@ def test_has_template(text, expected):
         pytest.param("{{ 'a' * 10**9 }}", {}, "the repeated value would be too large", id="repeat"),
         pytest.param("{{ 2 ** 100000 }}", {}, "the power 100000 is too large", id="power"),
         pytest.param("{{ range(10**9)|list|length }}", {}, "Range too big", id="range"),
+        pytest.param("{{ s.ljust(10**8) }}", {"s": "a"}, r"\(the ljust width is too large\)",
+                     id="ljust"),
+        pytest.param("{{ s|center(10**8) }}", {"s": "a"}, "the center width is too large",
+                     id="center-filter"),
+        pytest.param("{{ s|indent(10**8) }}", {"s": "a"}, "the indent width is too large",
+                     id="indent-filter"),
+        pytest.param("{{ '%100000000d' % 1 }}", {}, "a format width or precision is too large",
+                     id="percent-width"),
+        pytest.param("{{ '%.100000000f' % 1 }}", {}, "a format width or precision is too large",
+                     id="percent-precision"),
+        pytest.param("{{ '%*d' % (10**8, 1) }}", {}, "a format width or precision is too large",
+                     id="percent-star"),
+        pytest.param("{{ '%100000000d'|format(1) }}", {},
+                     "a format width or precision is too large", id="format-filter"),
+        pytest.param("{{ '{:100000000}'.format(1) }}", {},
+                     "a format width or precision is too large", id="brace-width"),
+        pytest.param("{{ ('a' * 100000).replace('a', 'b' * 100) }}", {},
+                     "the replaced text would be too large", id="replace-method"),
+        pytest.param("{{ ('a' * 100000)|replace('a', 'b' * 100) }}", {},
+                     "the replaced text would be too large", id="replace-filter"),
+        pytest.param("{% for i in range(4000) %}{% for j in range(3000) %}x{% endfor %}"
+                     "{% endfor %}", {}, "the result would pass 10000000 characters",
+                     id="long-output"),
     ],
-)
+)  # fmt: skip
 def test_huge_template_results_are_refused(template, parameters, message):
     with pytest.raises(TemplateError, match=message):
         render(template, parameters)
@@ -207,3 +230,18 @@ def test_undefined_variable_inside_an_sql_value_is_named(template, parameters, n
 def test_jinja_objects_are_not_template_values(template):
     with pytest.raises(TemplateError, match="was refused: it reaches for Python internals"):
         render(template, {})
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        pytest.param("{{ s.ljust(5) }}|", "ab   |", id="ljust"),
+        pytest.param("{{ '%5d' % n }}", "    7", id="percent-width"),
+        pytest.param("{{ 'order 1234567: %s' % n }}", "order 1234567: 7", id="long-literal"),
+        pytest.param("{{ '{:>4}'.format(n) }}", "   7", id="brace-width"),
+        pytest.param("{{ n % 4 }}", 3, id="modulo"),
+        pytest.param("{{ s|replace('a', 'xy') }}", "xyb", id="replace"),
+    ],
+)
+def test_small_widths_and_formats_still_work(template, expected):
+    assert render(template, {"s": "ab", "n": 7}) == expected
