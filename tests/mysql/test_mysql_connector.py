@@ -638,3 +638,39 @@ def test_permissions_compare_text_exactly(
     df = connector.get_df(ds, permissions=permission)
 
     assert df["id"].tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("fields", "database", "attempts"),
+    [
+        pytest.param({"password": SecretStr("s3cr3t-pw")}, MYSQL_DATABASE, 1, id="password"),
+        pytest.param({}, "no_such_db_tc", 1, id="missing-database"),
+        pytest.param({"port": 1, "connect_timeout": 1}, MYSQL_DATABASE, 3, id="closed-port"),
+    ],
+)
+def test_only_connection_failures_retrying_may_cure_are_retried(
+    monkeypatch: pytest.MonkeyPatch, fields: dict, database: str, attempts: int
+) -> None:
+    from toucan_connectors.retry import RetryPolicy
+
+    seen: list[bool] = []
+    original = MySQLConnector._connect_error_step
+
+    def _counted(self: MySQLConnector, error: BaseException) -> str:
+        seen.append(True)
+        return original(self, error)
+
+    monkeypatch.setattr(MySQLConnector, "_connect_error_step", _counted)
+    policy = RetryPolicy(max_attempts=3, wait_time=0, jitter=0)
+    connector = MySQLConnector(
+        name="maria",
+        host=MYSQL_HOST,
+        **{"port": MYSQL_PORT, "user": "root", **fields},
+        retry_policy=policy,
+    )
+    ds = MySQLDataSource(domain="d", name="maria", database=database, query="SELECT 1 AS a")
+
+    with pytest.raises(ConnectionFailedError, match="Check the host, port, credentials") as error:
+        connector.get_df(ds)
+
+    assert (error.value.transient, len(seen)) == (attempts > 1, attempts)

@@ -557,3 +557,17 @@ def test_a_copy_with_another_port_does_not_reuse_the_original_connections(connec
     assert_frame_equal(
         connector.get_df(data_source("SELECT 1 AS a")), pd.DataFrame({"a": pd.array([1], "Int64")})
     )
+
+
+def test_a_missing_database_is_not_retried(connector):
+    from toucan_connectors.retry import RetryPolicy
+
+    policy = RetryPolicy(max_attempts=3, wait_time=0, jitter=0)
+    broken = connector.model_copy(update={"retry_policy": policy, "fast_path": False})
+    ds = PostgresDataSource(domain="d", name="pg", database="no_such_db_tc", query="SELECT 1")
+
+    with pytest.raises(ConnectionFailedError, match="get_status") as error:
+        broken.get_df(ds)
+    broken.close()
+
+    assert error.value.transient is False

@@ -287,10 +287,13 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         except DBAPIError as exc:
             target = database or self._default_database()
             where = f' to database "{target}"' if target else ""
+            # A refused login or a missing database stays so: retrying cannot cure it.
+            step = self._connect_error_step(exc.orig or exc)
             raise ConnectionFailedError(
                 f'The "{self._label()}" connector could not connect{where}: '
                 f"{self._driver_message(exc)}. "
-                "Check the host, port, credentials and database name with get_status()."
+                "Check the host, port, credentials and database name with get_status().",
+                transient=step == CONNECT_STEPS[0],
             ) from exc
         try:
             if read_only:
