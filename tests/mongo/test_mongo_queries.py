@@ -189,6 +189,7 @@ def test_parameter_mongodb_cannot_store_is_refused(connector, items, value, show
         connector.get_df(data_source)
 
     assert str(caught.value) == (
+        'Data source "items" of connector "mongo" (MongoConnector): '
         f'Parameter "v" is {shown}, which MongoDB cannot store: give a string, a number, a '
         "boolean, a date, a list or a document instead."
     )
