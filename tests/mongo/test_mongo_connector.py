@@ -7,6 +7,8 @@ import datetime
 import logging
 import pickle
 import socket
+import threading
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pandas as pd
@@ -14,7 +16,7 @@ import pytest
 from bson import DBRef, Decimal128, ObjectId
 from pandas.testing import assert_frame_equal
 from pydantic import ValidationError
-from pymongo.errors import ConfigurationError
+from pymongo.errors import ConfigurationError, OperationFailure, ServerSelectionTimeoutError
 from pymongo.uri_parser import parse_uri
 
 from toucan_connectors.errors import (
@@ -24,7 +26,9 @@ from toucan_connectors.errors import (
     ProviderError,
 )
 from toucan_connectors.mongo import MongoConnector, MongoDataSource
+from toucan_connectors.mongo.mongo_connector import is_refused_login, is_transient_failure
 from toucan_connectors.registry import get_connector_class
+from toucan_connectors.retry import RetryPolicy
 
 from .conftest import TEST_DATABASE
 
@@ -449,6 +453,116 @@ def test_refused_credentials_message_has_no_secret(mongo_uri):
 
     assert status.error.startswith('User "nobody" was refused (Authentication failed.)')
     assert "s3cret-pw" not in status.error
+
+
+@pytest.fixture
+def not_tls_port() -> Iterator[int]:
+    """A port whose listener answers a TLS greeting with plain text, as a non-TLS server does."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            with client:
+                client.recv(1024)
+                client.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+    threading.Thread(target=answer, daemon=True).start()
+    yield int(listener.getsockname()[1])
+    listener.close()
+
+
+def counting_attempts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the calls of `_retrieve_page`, one per attempt of a retry policy."""
+    calls: list[int] = []
+    original = MongoConnector._retrieve_page
+
+    def counted(self: MongoConnector, *args: object) -> object:
+        calls.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(MongoConnector, "_retrieve_page", counted)
+    return calls
+
+
+NO_WAIT = RetryPolicy(max_attempts=3, wait_time=0, jitter=0)
+
+
+def test_refused_credentials_are_tried_once(monkeypatch, mongo_uri):
+    calls = counting_attempts(monkeypatch)
+    mongo = mongo_at(mongo_uri, username="nobody", password="s3cret-pw", retry_policy=NO_WAIT)
+
+    with (
+        mongo,
+        pytest.raises(ConnectionFailedError, match="Check the user name, the password") as error,
+    ):
+        mongo.get_df(source("sales"))
+
+    assert (error.value.transient, len(calls)) == (False, 1)
+    assert "s3cret-pw" not in str(error.value)
+
+
+def test_tls_to_a_server_without_tls_is_tried_once(monkeypatch, not_tls_port):
+    calls = counting_attempts(monkeypatch)
+    mongo = MongoConnector(
+        name="mongo",
+        host="127.0.0.1",
+        port=not_tls_port,
+        ssl=True,
+        server_selection_timeout_ms=300,
+        retry_policy=NO_WAIT,
+    )
+
+    with mongo, pytest.raises(ConnectionFailedError, match="check `ssl`") as error:
+        mongo.get_df(source("sales"))
+
+    assert (error.value.transient, len(calls)) == (False, 1)
+
+
+def test_unreachable_server_is_retried(monkeypatch, closed_port):
+    calls = counting_attempts(monkeypatch)
+    mongo = MongoConnector(
+        name="mongo",
+        host="127.0.0.1",
+        port=closed_port,
+        server_selection_timeout_ms=100,
+        retry_policy=NO_WAIT,
+    )
+
+    with mongo, pytest.raises(ConnectionFailedError, match="check the host, the port") as error:
+        mongo.get_df(source("sales"))
+
+    assert (error.value.transient, len(calls)) == (True, 3)
+
+
+@pytest.mark.parametrize(
+    ("error", "refused_login", "transient"),
+    [
+        pytest.param(OperationFailure("Authentication failed.", 18), True, True, id="auth"),
+        pytest.param(OperationFailure("Could not find user", 11), True, True, id="no-user"),
+        pytest.param(OperationFailure("not authorized on db", 13), False, True, id="rights"),
+        pytest.param(
+            ServerSelectionTimeoutError(
+                "db:27017: [SSL: CERTIFICATE_VERIFY_FAILED] certificate "
+                "verify failed: self-signed certificate"
+            ),
+            False,
+            False,
+            id="certificate",
+        ),
+        pytest.param(
+            ServerSelectionTimeoutError("db:27017: [Errno 111] Connection refused"),
+            False,
+            True,
+            id="refused-port",
+        ),
+    ],
+)
+def test_error_classification(error, refused_login, transient):
+    assert (is_refused_login(error), is_transient_failure(error)) == (refused_login, transient)
 
 
 def display_host(mongo_uri: str) -> str:

@@ -43,6 +43,15 @@ _STATUS_TIMEOUT_MS = 3000
 _MODEL_SAMPLE_SIZE = 100
 _DESCRIBE_SAMPLE_SIZE = 100
 _DEFAULT_PORT = 27017
+# Server error codes of a refused login: AuthenticationFailed, UserNotFound, MechanismUnavailable.
+_LOGIN_REFUSED_CODES = frozenset({18, 11, 334})
+# Words of a connection failure that only a configuration change cures (the server's TLS
+# certificate is not trusted, or the server speaks no TLS, or a client certificate is missing).
+_PERMANENT_CONNECTION_SIGNS = (
+    "certificate verify failed",
+    "wrong version number",
+    "tlsv13 alert certificate required",
+)
 # Connection string options holding a secret, lowercased.
 _SECRET_OPTIONS = frozenset({"tlscertificatekeyfilepassword", "sslpemkeypassword"})
 
@@ -477,12 +486,26 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
         try:
             yield
         except pymongo.errors.ConnectionFailure as exc:
+            if not is_transient_failure(exc):
+                raise ConnectionFailedError(
+                    f"MongoDB at {self._display_host()} refused the TLS handshake{where} "
+                    f"({exc}): check `ssl` (whether the server speaks TLS) and the certificate "
+                    "options of the connection string (`tlsCAFile`, `tlsCertificateKeyFile`).",
+                    transient=False,
+                ) from exc
             raise ConnectionFailedError(
                 f"MongoDB at {self._display_host()} could not be reached{where} ({exc}): "
                 "check the host, the port and that the server is running."
             ) from exc
         except pymongo.errors.OperationFailure as exc:
             message = (exc.details or {}).get("errmsg") or str(exc)
+            if is_refused_login(exc):
+                raise ConnectionFailedError(
+                    f"MongoDB at {self._display_host()} refused the login{where}: {message} "
+                    f"(code {exc.code}). Check the user name, the password and the "
+                    "authentication database (`authSource`) with get_status().",
+                    transient=False,
+                ) from exc
             raise ProviderError(
                 f"MongoDB refused the request{where}: {message} (code {exc.code}). Fix the "
                 "query or check the user's rights."
@@ -494,6 +517,18 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
             ) from exc
         except pymongo.errors.InvalidOperation as exc:
             raise ProviderError(f"MongoDB client error{where}: {exc}.") from exc
+
+
+def is_refused_login(error: BaseException) -> bool:
+    """Tell whether a server error says the credentials were refused, which retrying cannot cure."""
+    code = getattr(error, "code", None)
+    return code in _LOGIN_REFUSED_CODES
+
+
+def is_transient_failure(error: BaseException) -> bool:
+    """Tell whether a connection failure may pass on its own (a TLS handshake refused will not)."""
+    text = str(error).lower()
+    return not any(sign in text for sign in _PERMANENT_CONNECTION_SIGNS)
 
 
 class _ClientSlot:
