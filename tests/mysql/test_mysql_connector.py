@@ -220,8 +220,8 @@ def test_zero_and_partial_dates_are_missing(
         {
             "id": pd.array([1, 2, 3, 4, 5], dtype="Int64"),
             "d": pd.Series(
-                # 9999-12-31 is the largest date, which the shared rule reads as "infinity".
-                [datetime.datetime(2024, 5, 1), None, None, None, None],
+                # 9999-12-31 is a real date: kept, as every date Python can hold.
+                [datetime.datetime(2024, 5, 1), None, None, datetime.datetime(9999, 12, 31), None],
                 dtype="datetime64[us]",
             ),
             "ts": pd.Series(

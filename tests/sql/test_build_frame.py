@@ -51,16 +51,28 @@ def frame_of(values: list[Any], kind: ColumnKind) -> pd.DataFrame:
         pytest.param(
             [DATE, datetime.date.max, datetime.date.min],
             "datetime",
-            pd.array([pd.Timestamp("2024-02-28"), None, None], dtype="datetime64[us]"),
-            id="infinite-dates",
+            pd.array(
+                [
+                    pd.Timestamp("2024-02-28"),
+                    pd.Timestamp("9999-12-31"),
+                    pd.Timestamp("0001-01-01"),
+                ],
+                dtype="datetime64[us]",
+            ),
+            id="extreme-dates-kept",
         ),
         pytest.param(
             [MOMENT, LAST_MIDNIGHT, datetime.datetime.max],
             "datetime",
             pd.array(
-                [pd.Timestamp(MOMENT), pd.Timestamp(LAST_MIDNIGHT), None], dtype="datetime64[us]"
+                [
+                    pd.Timestamp(MOMENT),
+                    pd.Timestamp(LAST_MIDNIGHT),
+                    pd.Timestamp(datetime.datetime.max),
+                ],
+                dtype="datetime64[us]",
             ),
-            id="infinite-timestamps",
+            id="extreme-timestamps-kept",
         ),
         pytest.param(
             [DATE, MOMENT],

@@ -12,7 +12,7 @@ set, even when the result has no rows, so the dtypes below never depend on the d
 * ``FLOAT``, ``DOUBLE`` -> ``float64``;
 * ``DATE``, ``DATETIME`` -> ``datetime64[us]`` (naive); ``TIMESTAMP`` -> ``datetime64[us, UTC]``
   (the session time zone is UTC); zero and partial dates (``0000-00-00``, ``2016-00-00``) are
-  missing values; ``9999-12-31`` is kept as is;
+  missing values; ``9999-12-31`` (``DATE`` or ``DATETIME``) is kept, as every real date;
 * ``TIME`` -> ``timedelta64[us]``; ``YEAR`` -> ``Int64``;
 * text types, ``ENUM``, ``SET`` and ``JSON`` -> ``str``; binary strings and blobs -> ``object``
   holding ``bytes``; ``GEOMETRY`` and ``NULL`` -> ``object``.

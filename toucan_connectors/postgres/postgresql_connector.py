@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field, SecretStr
 
 from toucan_connectors.discovery import TableInfo
-from toucan_connectors.postgres.types import postgres_column_types
+from toucan_connectors.postgres.types import postgres_column_types, register_date_casters
 from toucan_connectors.sql.sql_connector import CONNECT_STEPS, SQLConnector, SQLDataSource
 from toucan_connectors.sql.types import ColumnType
 
@@ -126,6 +126,14 @@ class PostgresConnector(SQLConnector, data_source_model=PostgresDataSource):
         if self.charset:
             args["client_encoding"] = self.charset
         return args
+
+    def _configure_engine(self, engine: sa.Engine) -> None:
+        """Read the dates of each new connection by the documented rule (see postgres/types.py)."""
+        import sqlalchemy as sa
+
+        @sa.event.listens_for(engine, "connect")
+        def _register_casters(dbapi_connection: Any, connection_record: Any) -> None:
+            register_date_casters(dbapi_connection)
 
     def _network_address(self) -> tuple[str, int]:
         """Return the server's host and port."""

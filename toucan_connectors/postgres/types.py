@@ -64,6 +64,36 @@ POSTGRES_TYPES: dict[int, tuple[str, ColumnKind]] = {
 }
 
 
+_DATE_OIDS = {1082: "DATE", 1114: "PYDATETIME", 1184: "PYDATETIMETZ"}
+
+
+def register_date_casters(connection: Any) -> None:
+    """Read dates and timestamps of `connection` by the rule the fast path follows too.
+
+    'infinity' and '-infinity' and the dates Python cannot hold (BC, years past 9999) become
+    missing values (None); every other date is kept, 0001-01-01 and 9999-12-31 included.
+    psycopg2 would give 'infinity' as date.max, telling it apart from a real 9999-12-31 no more.
+    """
+    import psycopg2.extensions as extensions
+
+    for oid, name in _DATE_OIDS.items():
+        default = extensions.PYDATE if name == "DATE" else getattr(extensions, name)
+        caster = extensions.new_type((oid,), f"TOUCAN_{name}", _bounded(default))
+        extensions.register_type(caster, connection)
+
+
+def _bounded(default: Any) -> Any:
+    def _cast(value: str | None, cursor: Any) -> Any:
+        if value is None or value in ("infinity", "-infinity") or value.endswith(" BC"):
+            return None
+        try:
+            return default(value, cursor)
+        except ValueError:  # a year past 9999
+            return None
+
+    return _cast
+
+
 def postgres_column_types(description: Sequence[Any]) -> list[ColumnType]:
     """Return the column types of a psycopg2 cursor description."""
     return [_column_type(column) for column in description]

@@ -90,6 +90,7 @@ class RedshiftConnector(PostgresConnector, data_source_model=RedshiftDataSource)
 
     def _configure_engine(self, engine: sa.Engine) -> None:
         """With IAM, give each new connection fresh temporary credentials."""
+        super()._configure_engine(engine)
         if self.authentication_method != "aws_iam":
             return
 

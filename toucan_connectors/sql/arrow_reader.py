@@ -70,9 +70,11 @@ __all__ = [
 
 # PostgreSQL keeps timestamps as microseconds since 2000-01-01 and dates as days since then; ADBC
 # shifts them to the Unix epoch in 64/32-bit arithmetic, so 'infinity' (the type's maximum) and
-# '-infinity' (its minimum) wrap around to values far below anything PostgreSQL can store.
-_PG_MIN_MICROSECONDS = -211_813_488_000_000_000  # 4714-11-24 BC, the lowest timestamp
-_PG_MIN_DAYS = -2_451_545  # the lowest date, in days since 1970-01-01
+# '-infinity' (its minimum) wrap around to values far below anything PostgreSQL can store. They,
+# and the dates Python cannot hold (BC, years past 9999), become missing values as on the
+# standard path (postgres/types.py): the kept range is 0001-01-01 to 9999-12-31 23:59:59.999999.
+_MIN_DAYS, _MAX_DAYS = -719_162, 2_932_896  # in days since 1970-01-01
+_MIN_MICROSECONDS, _MAX_MICROSECONDS = -62_135_596_800_000_000, 253_402_300_799_999_999
 _DAYS_PER_MONTH = 30  # psycopg2 counts a month as 30 days ...
 _DAYS_PER_YEAR = 365  # ... and a whole year (12 months) as 365
 _MICROSECONDS_PER_DAY = 86_400_000_000
@@ -451,24 +453,24 @@ def _to_utc_datetimes(array: pa.Array) -> Any:
 
 
 def _naive_timestamps(array: pa.Array) -> pa.Array:
-    """Return dates and timestamps as naive microseconds, 'infinity' and '-infinity' as nulls."""
+    """Return dates and timestamps as naive microseconds; 'infinity' and dates out of range null."""
     import pyarrow as pa
 
     if pa.types.is_date32(array.type):
         days = array.view(pa.int32())
-        return _mask(array, days, _PG_MIN_DAYS).cast(pa.timestamp("us"))
+        return _mask(array, days, _MIN_DAYS, _MAX_DAYS).cast(pa.timestamp("us"))
     micros = array.view(pa.int64())
-    return _mask(array, micros, _PG_MIN_MICROSECONDS).cast(pa.timestamp("us"))
+    return _mask(array, micros, _MIN_MICROSECONDS, _MAX_MICROSECONDS).cast(pa.timestamp("us"))
 
 
-def _mask(array: pa.Array, raw: pa.Array, lowest: int) -> pa.Array:
-    """Return `array` with 'infinity' and '-infinity' (wrapped below `lowest`) as nulls."""
+def _mask(array: pa.Array, raw: pa.Array, lowest: int, highest: int) -> pa.Array:
+    """Return `array` with the values whose `raw` lies outside lowest..highest as nulls."""
     import pyarrow.compute as pc
 
-    wrapped = pc.less(raw, lowest)
-    if not pc.any(wrapped).as_py():
+    outside = pc.or_(pc.less(raw, lowest), pc.greater(raw, highest))
+    if not pc.any(outside).as_py():
         return array
-    return pc.if_else(wrapped, None, array)
+    return pc.if_else(outside, None, array)
 
 
 def _to_timedeltas(array: pa.Array) -> Any:

@@ -42,9 +42,6 @@ ColumnKind = Literal[
     "object",
 ]
 
-# PostgreSQL's 'infinity' arrives from psycopg2 as these bounds; they become missing values.
-_DATETIME_BOUNDS = (datetime.datetime.min, datetime.datetime.max)
-_DATE_BOUNDS = (datetime.date.min, datetime.date.max)
 _NONE = type(None)
 
 
@@ -130,17 +127,16 @@ def _to_text(values: list[Any]) -> Any:
 
 
 def _to_datetimes(values: list[Any]) -> Any:
-    # Plain dates (not datetimes) equal to a bound are found by two scans, without a Python loop.
+    # Every date Python holds is a real one: drivers give 'infinity' as None (see
+    # postgres/types.py), so 0001-01-01 and 9999-12-31 are kept.
     if _types_of(values) <= {datetime.date, _NONE}:
-        if all(bound not in values for bound in _DATE_BOUNDS):
-            return pd.array(values, dtype="datetime64[us]")
-    cleaned = [None if _is_unbounded(v) else v for v in values]
-    return pd.array(pd.Series(cleaned, dtype="datetime64[us]"))
+        return pd.array(values, dtype="datetime64[us]")
+    return pd.array(pd.Series(values, dtype="datetime64[us]"))
 
 
 def _to_utc_datetimes(values: list[Any]) -> Any:
-    cleaned = pd.Series([None if _is_unbounded(v) else v for v in values], dtype=object)
-    return pd.array(pd.to_datetime(cleaned, utc=True).astype("datetime64[us, UTC]"))
+    series = pd.Series(values, dtype=object)
+    return pd.array(pd.to_datetime(series, utc=True).astype("datetime64[us, UTC]"))
 
 
 def _to_timedeltas(values: list[Any]) -> Any:
@@ -161,12 +157,6 @@ def _object_array(values: list[Any]) -> Any:
     for position, value in enumerate(values):
         array[position] = value
     return array
-
-
-def _is_unbounded(value: Any) -> bool:
-    if isinstance(value, datetime.datetime):
-        return value.replace(tzinfo=None) in _DATETIME_BOUNDS
-    return isinstance(value, datetime.date) and value in _DATE_BOUNDS
 
 
 _CONVERTERS: dict[ColumnKind, Callable[[list[Any]], Any]] = {
