@@ -14,6 +14,7 @@ every dialect maps the same way appear here: integers, text, floats.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from toucan_connectors.errors import InvalidDataSourceError, ToucanConnectorError
+from toucan_connectors.permissions.pandas_filter import apply_permissions
 from toucan_connectors.sql import SQLConnector, SQLDataSource
 
 CreateTable = Callable[[str, str, Sequence[Sequence[Any]]], str]
@@ -434,6 +436,62 @@ class SQLConnectorBehaviour:
 
         assert_frame_equal(page.df, frame({"id": [3, 2], "year": [2022, 2021]}))
         assert page.pagination_info.total_rows == 4
+
+    @pytest.mark.parametrize(
+        ("operator", "value", "ids"),
+        [
+            ("ge", "2015-01-01", [1, 2, 3]),
+            ("ge", "2015-01-01T00:00:00", [1, 2, 3]),
+            ("ge", "2015-01-01 00:00:00", [1, 2, 3]),
+            ("ge", "2015-1-1", [1, 2, 3]),
+            ("ge", "2015/01/01", [1, 2, 3]),
+            ("eq", "2015-01-01T00:00:00", [1]),
+            ("lt", "2015-01-02", [0, 1]),
+            ("in", ["2015-01-01T00:00:00", "2015-1-3"], [1, 3]),
+            ("nin", ["2015-01-01"], [0, 2, 3]),
+        ],
+    )
+    def test_permissions_on_a_date_column_compare_dates(
+        self, backend, monkeypatch, operator, value, ids
+    ):
+        table = backend.create_table(
+            "days",
+            "id int, day date",
+            [(0, "2014-12-31"), (1, "2015-01-01"), (2, "2015-01-02"), (3, "2015-01-03")],
+        )
+        ds = backend.data_source(f"SELECT id, day FROM {table} ORDER BY id")
+        permission = {"column": "day", "operator": operator, "value": value}
+        in_frame = apply_permissions(backend.connector.get_df(ds), permission)
+        monkeypatch.setattr(
+            "toucan_connectors.sql.sql_connector.apply_permissions", _pandas_filter_forbidden
+        )
+
+        df = backend.connector.get_df(ds, permissions=permission)
+
+        days = {0: "2014-12-31", 1: "2015-01-01", 2: "2015-01-02", 3: "2015-01-03"}
+        expected = pd.DataFrame(
+            {
+                "id": pd.array(ids, dtype="Int64"),
+                "day": pd.Series([days[i] for i in ids], dtype="datetime64[us]"),
+            }
+        )
+        assert_frame_equal(df, expected)
+        assert_frame_equal(in_frame.reset_index(drop=True), expected)
+
+    @pytest.mark.parametrize(
+        ("value", "message"),
+        [
+            ("notadate", "compares it with 'notadate', which is not a date: write an ISO 8601"),
+            ("2015-01-01T00:00:00Z", "which has a time zone offset while the column's dates"),
+        ],
+    )
+    def test_a_permission_value_that_is_no_plain_date_is_refused(self, backend, value, message):
+        table = backend.create_table("days", "id int, day date", [(1, "2015-01-01")])
+        ds = backend.data_source(f"SELECT id, day FROM {table}")
+        permission = {"column": "day", "operator": "ge", "value": value}
+
+        with pytest.raises(InvalidDataSourceError, match=re.escape(message)):
+            backend.connector.get_df(ds, permissions=permission)
 
     def test_permissions_order_by_the_output_name_an_alias_shadows(self, backend):
         table = backend.create_table("ao", "id int, g int", [(1, 9), (2, 8), (3, 7), (4, 6)])

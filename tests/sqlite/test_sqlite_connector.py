@@ -11,6 +11,7 @@ from pandas.testing import assert_frame_equal
 from pydantic import ValidationError
 
 from toucan_connectors.errors import ConnectionFailedError, InvalidDataSourceError
+from toucan_connectors.permissions.pandas_filter import apply_permissions
 from toucan_connectors.sqlite import SQLiteConnector, SQLiteDataSource
 
 from .conftest import MakeDatabase
@@ -406,3 +407,40 @@ def test_a_parameter_too_large_to_bind_is_an_input_error(city: SQLiteConnector) 
 
     with pytest.raises(InvalidDataSourceError, match="cannot be sent to the database"):
         city.get_df(ds)
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "sample.sqlite"
+
+
+@pytest.mark.parametrize(
+    ("operator", "value", "days"),
+    [
+        ("ge", "2015-01-01T00:00:00", ["2015-01-01", "2015-01-02", "2015-01-03"]),
+        ("ge", "2015-1-1", ["2015-01-01", "2015-01-02", "2015-01-03"]),
+        ("eq", "2015-01-01T00:00:00", ["2015-01-01"]),
+    ],
+)
+def test_date_permissions_on_the_sample_match_the_frame_filter(
+    operator: str, value: str, days: list[str]
+) -> None:
+    connector = SQLiteConnector(name="lite", path=str(SAMPLE))
+    ds = source(
+        "SELECT date FROM seattle_weather WHERE date <= '2015-01-03' AND date >= '2014-12-31'"
+    )
+    permission = {"column": "date", "operator": operator, "value": value}
+
+    df = connector.get_df(ds, permissions=permission)
+
+    expected = pd.DataFrame({"date": pd.Series(days, dtype="datetime64[us]")})
+    assert_frame_equal(df, expected)
+    in_frame = apply_permissions(connector.get_df(ds), permission).reset_index(drop=True)
+    assert_frame_equal(in_frame, expected)
+
+
+def test_a_date_permission_that_is_no_date_is_refused_on_the_sample() -> None:
+    connector = SQLiteConnector(name="lite", path=str(SAMPLE))
+    ds = source("SELECT date FROM seattle_weather")
+    permission = {"column": "date", "operator": "ge", "value": "notadate"}
+
+    with pytest.raises(InvalidDataSourceError, match="which is not a date: write an ISO 8601"):
+        connector.get_df(ds, permissions=permission)

@@ -7,6 +7,7 @@ does everything else the same way for every database.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
 import threading
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["CONNECT_STEPS", "SQLConnector", "SQLDataSource"]
 
 _NUMERIC_KINDS = frozenset({"integer", "big_integer", "float", "decimal"})
+_DATE_KINDS = frozenset({"datetime", "datetime_utc"})
 
 
 class SQLDataSource(ToucanDataSource):
@@ -184,6 +186,17 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
     ) -> sa.ColumnElement[bool]:
         """Dialect hook: make the predicate's text comparisons exact (case, trailing spaces)."""
         return predicate
+
+    def _permission_date_operands(
+        self, column: sa.ColumnElement[Any], value: Any
+    ) -> tuple[sa.ColumnElement[Any], sa.BindParameter[Any]]:
+        """Dialect hook: a date column and a permission's parsed datetime(s), ready to compare.
+
+        `value` is a `datetime.datetime` or a list of them (for `in` and `nin`).
+        """
+        import sqlalchemy as sa
+
+        return column, sa.bindparam(None, value, expanding=isinstance(value, list))
 
     def _list_databases(self) -> list[str]:
         """Dialect hook: the databases `get_model` explores when none is named."""
@@ -434,6 +447,9 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             permissions, parameters, numeric_columns=numeric, columns=names, text_columns=text
         )
         predicate = self._exact_permission_predicate(conn, predicate, text)
+        dates = {column.name: column.kind for column in columns if column.kind in _DATE_KINDS}
+        if dates:
+            predicate = _compare_as_dates(predicate, dates, self._permission_date_operands)
         subquery = inner.to_text().columns().subquery(SUBQUERY_ALIAS)
         statement: sa.Select[Any] = (
             sa.select(sa.literal_column("*")).select_from(subquery).where(predicate)
@@ -755,6 +771,74 @@ def _returning_rows(result: sa.CursorResult[Any]) -> sa.CursorResult[Any]:
         result.close()
         raise _NoResultError
     return result
+
+
+def _compare_as_dates(
+    predicate: sa.ColumnElement[bool],
+    dates: Mapping[str, str],
+    operands: Callable[[Any, Any], tuple[Any, Any]],
+) -> sa.ColumnElement[bool]:
+    """Compare date columns with the permission's values parsed as datetimes, as the frame does.
+
+    `dates` maps each date column to its kind. A value is parsed by the frame filter's rule
+    (`pd.Timestamp`), so `2015-1-1` and `2015-01-01T00:00:00` mean the same day on every
+    database, and a value that is no date is refused instead of compared as text.
+    """
+    from sqlalchemy.sql import visitors
+    from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ColumnClause
+
+    def _replace(element: Any, **kw: Any) -> Any:
+        if not isinstance(element, BinaryExpression):
+            return None
+        left, right = element.left, element.right
+        if not (
+            isinstance(left, ColumnClause)
+            and left.name in dates
+            and isinstance(right, BindParameter)
+        ):
+            return None
+        utc = dates[left.name] == "datetime_utc"
+        raw = right.value
+        value = (
+            [_permission_datetime(left.name, item, utc) for item in raw]
+            if isinstance(raw, list)
+            else _permission_datetime(left.name, raw, utc)
+        )
+        new_left, new_right = operands(left, value)
+        replaced = element._clone()
+        replaced.left, replaced.right = new_left, new_right
+        return replaced
+
+    result: sa.ColumnElement[bool] = visitors.replacement_traverse(predicate, {}, _replace)
+    return result
+
+
+def _permission_datetime(column: str, value: Any, utc: bool) -> Any:
+    """Parse a permission's value compared with date `column`; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | datetime.date):
+        raise InvalidDataSourceError(
+            f'Permission on date column "{column}" compares it with {value!r}, which is not a '
+            "date: write an ISO 8601 date such as 2024-01-31."
+        )
+    try:
+        timestamp = pd.Timestamp(value)
+    except ValueError as exc:
+        raise InvalidDataSourceError(
+            f'Permission on date column "{column}" compares it with {value!r}, which is not a '
+            "date: write an ISO 8601 date such as 2024-01-31."
+        ) from exc
+    if utc and timestamp.tzinfo is None:
+        timestamp = timestamp.tz_localize("UTC")
+    elif utc:
+        timestamp = timestamp.tz_convert("UTC")
+    elif timestamp.tzinfo is not None:
+        raise InvalidDataSourceError(
+            f'Permission on date column "{column}" compares it with {value!r}, which has a time '
+            "zone offset while the column's dates have none: write the date without an offset."
+        )
+    return timestamp.to_pydatetime(warn=False)
 
 
 def _total_from_short_page(fetched: int, offset: int, limit: int | None) -> int | None:

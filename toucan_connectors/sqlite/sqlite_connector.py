@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import sqlite3
@@ -32,6 +33,25 @@ _OBJECTS_SQL = (
     "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
 )
 _COLUMNS_SQL = "SELECT name, type FROM pragma_table_xinfo(:name) ORDER BY cid"
+
+
+# Registered on each connection: a stored date's text in one spelling, as the frame reads it.
+_DATETIME_FUNCTION = "toucan_datetime"
+
+
+def _datetime_text(value: datetime.datetime) -> str:
+    return value.isoformat(sep=" ", timespec="microseconds")
+
+
+def _normal_datetime(value: object) -> str | None:
+    """The text of a stored date as `_datetime_text` spells it; None when it is no naive date."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return None if parsed.tzinfo is not None else _datetime_text(parsed)
 
 
 class SQLiteDataSource(SQLDataSource):
@@ -94,6 +114,28 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
         names = [str(column[0]) for column in result.cursor.description or ()]
         types = self._declared_types(result, len(names))
         return [column_type(name, db_type, []) for name, db_type in zip(names, types, strict=True)]
+
+    def _configure_engine(self, engine: sa.Engine) -> None:
+        import sqlalchemy as sa
+
+        @sa.event.listens_for(engine, "connect")
+        def _register_functions(dbapi_connection: Any, record: Any) -> None:
+            dbapi_connection.create_function(
+                _DATETIME_FUNCTION, 1, _normal_datetime, deterministic=True
+            )
+
+    def _permission_date_operands(
+        self, column: sa.ColumnElement[Any], value: Any
+    ) -> tuple[sa.ColumnElement[Any], sa.BindParameter[Any]]:
+        """Compare dates in one spelling: SQLite holds them as text ('2015-01-01', '... 00:00')."""
+        import sqlalchemy as sa
+
+        if isinstance(value, list):
+            text: Any = [None if item is None else _datetime_text(item) for item in value]
+        else:
+            text = None if value is None else _datetime_text(value)
+        normal = getattr(sa.func, _DATETIME_FUNCTION)(column)
+        return normal, sa.bindparam(None, text, expanding=isinstance(value, list))
 
     def _is_read_only_violation(self, error: BaseException) -> bool:
         return isinstance(error, sqlite3.OperationalError) and "readonly database" in str(error)
