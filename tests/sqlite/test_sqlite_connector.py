@@ -10,7 +10,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 from pydantic import ValidationError
 
-from toucan_connectors.errors import ConnectionFailedError, InvalidDataSourceError
+from toucan_connectors.errors import InvalidConfigurationError, InvalidDataSourceError
 from toucan_connectors.permissions.pandas_filter import apply_permissions
 from toucan_connectors.sqlite import SQLiteConnector, SQLiteDataSource
 
@@ -393,13 +393,74 @@ def test_an_empty_path_is_a_validation_error() -> None:
         SQLiteConnector(name="lite", path="")
 
 
-def test_a_missing_file_names_no_phantom_database(tmp_path: Path) -> None:
+MISSING_FILE = "does not exist: fix `path` (a relative path starts from the current directory)."
+NOT_A_DATABASE = "is not a SQLite database: point `path` at a database file."
+
+
+def test_a_missing_file_is_a_configuration_error_naming_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "missing.db"
+    connector = SQLiteConnector(name="lite", path=str(path))
+
+    with pytest.raises(InvalidConfigurationError) as raised:
+        connector.get_df(source("SELECT 1"))
+
+    assert str(raised.value) == (
+        f'The database file "{path}" of SQLite connector "lite" {MISSING_FILE}'
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_get_model_of_a_missing_file_raises(tmp_path: Path) -> None:
     connector = SQLiteConnector(name="lite", path=str(tmp_path / "missing.db"))
 
-    with pytest.raises(
-        ConnectionFailedError, match="connector could not connect: unable to open database file"
-    ):
-        connector.get_df(source("SELECT 1"))
+    with pytest.raises(InvalidConfigurationError, match=re.escape(MISSING_FILE)):
+        connector.get_model()
+
+
+@pytest.mark.parametrize("method", ["get_df", "get_model", "describe"])
+def test_a_file_that_is_no_database_is_a_configuration_error(tmp_path: Path, method: str) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("hello, this is no database")
+    connector = SQLiteConnector(name="lite", path=str(path))
+    call = {
+        "get_df": lambda: connector.get_df(source("SELECT 1")),
+        "get_model": connector.get_model,
+        "describe": lambda: connector.describe(source("SELECT 1")),
+    }[method]
+
+    with pytest.raises(InvalidConfigurationError) as raised:
+        call()
+
+    assert str(raised.value) == f'The file "{path}" of SQLite connector "lite" {NOT_A_DATABASE}'
+    assert path.read_text() == "hello, this is no database"
+
+
+def test_an_empty_file_is_an_empty_database(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+    connector = SQLiteConnector(name="lite", path=str(path))
+
+    assert (connector.get_model(), connector.get_df(source("SELECT 1 AS one"))["one"].tolist()) == (
+        [],
+        [1],
+    )
+
+
+def test_the_cli_exits_2_naming_the_missing_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from toucan_connectors.cli.main import app
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "connectors:\n  - {name: s, type: SQLite, path: nowhere.sqlite}\n"
+        "data_sources:\n  - {domain: d, name: s, query: SELECT 1}\n"
+    )
+
+    for command in (["discover", str(config), "s"], ["query", str(config), "d"]):
+        result = CliRunner().invoke(app, command)
+        assert (result.exit_code, "nowhere.sqlite" in result.output) == (2, True)
+        assert MISSING_FILE in " ".join(result.output.split())
 
 
 def test_a_parameter_too_large_to_bind_is_an_input_error(city: SQLiteConnector) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from toucan_connectors.errors import ProviderError, ToucanConnectorError
+from toucan_connectors.errors import InvalidDataSourceError, ToucanConnectorError
 from toucan_connectors.sqlite import SQLiteConnector, SQLiteDataSource
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "sample.sqlite"
@@ -53,7 +53,11 @@ def write_cases(folder: str) -> list[object]:
         case("PRAGMA query_only = OFF", NOT_A_READ, "pragma-query-only-off"),
         case("VACUUM", NOT_A_READ, "vacuum"),
         case(f"VACUUM INTO '{folder}/copy.sqlite'", NOT_A_READ, "vacuum-into"),
-        case(f"SELECT load_extension('{folder}/extension')", "not authorized", "load-extension"),
+        case(
+            f"SELECT load_extension('{folder}/extension')",
+            "the connector cannot load extensions",
+            "load-extension",
+        ),
         case("CREATE TABLE t (a)", NOT_A_READ, "create-table"),
         case("CREATE TEMP TABLE t (a)", NOT_A_READ, "create-temp-table"),
         case("CREATE TEMP VIEW v AS SELECT 1", NOT_A_READ, "create-temp-view"),
@@ -108,14 +112,19 @@ def test_statement_is_refused_and_the_file_is_unchanged(
     assert fingerprint(folder, sample_copy) == before
 
 
-def test_load_extension_is_a_provider_refusal(sample_copy: Path) -> None:
+def test_load_extension_is_refused_as_an_input_error(sample_copy: Path) -> None:
     connector = SQLiteConnector(name="sample", path=str(sample_copy))
     data_source = SQLiteDataSource(
         domain="writer", name="sample", query="SELECT load_extension('nowhere')"
     )
 
-    with pytest.raises(ProviderError, match="not authorized"):
+    with pytest.raises(InvalidDataSourceError) as raised:
         connector.get_df(data_source)
+
+    assert str(raised.value).endswith(
+        'Data source "writer" was refused by SQLite (not authorized): the connector cannot load '
+        "extensions (load_extension); write the query without them."
+    )
 
 
 def test_reads_leave_the_file_unchanged(sample_copy: Path) -> None:

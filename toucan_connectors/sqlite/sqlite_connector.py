@@ -7,12 +7,19 @@ import logging
 import os
 import sqlite3
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import pandas as pd
 from pydantic import Field
 
 from toucan_connectors.discovery import ColumnInfo, TableInfo
+from toucan_connectors.errors import (
+    InvalidConfigurationError,
+    InvalidDataSourceError,
+    ToucanConnectorError,
+)
 from toucan_connectors.sql.sql_connector import SQLConnector, SQLDataSource
 from toucan_connectors.sql.types import ColumnType, build_frame
 from toucan_connectors.status import CheckFailedError, StatusCheck
@@ -35,6 +42,7 @@ _OBJECTS_SQL = (
 _COLUMNS_SQL = "SELECT name, type FROM pragma_table_xinfo(:name) ORDER BY cid"
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
 # Registered on each connection: a stored date's text in one spelling, as the frame reads it.
 _DATETIME_FUNCTION = "toucan_datetime"
 
@@ -139,6 +147,56 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
 
     def _is_read_only_violation(self, error: BaseException) -> bool:
         return isinstance(error, sqlite3.OperationalError) and "readonly database" in str(error)
+
+    @contextmanager
+    def _connection(self, database: str | None, read_only: bool = True) -> Iterator[sa.Connection]:
+        self._check_database_file()
+        with super()._connection(database, read_only) as conn:
+            yield conn
+
+    def _check_database_file(self) -> None:
+        """Refuse a path that names no file, or a file that is no SQLite database.
+
+        Raises:
+            InvalidConfigurationError: the file is missing, unreadable or not a database.
+        """
+        if self.path == MEMORY:
+            return
+        if not os.path.isfile(self.path):
+            raise InvalidConfigurationError(
+                f'The database file "{self.path}" of SQLite connector "{self.name}" does not '
+                "exist: fix `path` (a relative path starts from the current directory)."
+            )
+        try:
+            with open(self.path, "rb") as handle:
+                header = handle.read(len(_SQLITE_HEADER))
+        except OSError as exc:
+            raise InvalidConfigurationError(
+                f'The database file "{self.path}" of SQLite connector "{self.name}" cannot be '
+                f"read ({exc.strerror}): give the user running the connector read access."
+            ) from exc
+        if header and header != _SQLITE_HEADER:
+            raise self._not_a_database_error()
+
+    def _not_a_database_error(self) -> InvalidConfigurationError:
+        return InvalidConfigurationError(
+            f'The file "{self.path}" of SQLite connector "{self.name}" is not a SQLite '
+            "database: point `path` at a database file."
+        )
+
+    def _query_error(
+        self, data_source: str, message: str, original: BaseException
+    ) -> ToucanConnectorError:
+        text = str(original)
+        if isinstance(original, sqlite3.DatabaseError) and "file is not a database" in text:
+            return self._not_a_database_error()
+        if isinstance(original, sqlite3.OperationalError) and text == "not authorized":
+            # load_extension() is the one function SQLite refuses with this bare message.
+            return InvalidDataSourceError(
+                f'Data source "{data_source}" was refused by SQLite ({text}): the connector '
+                "cannot load extensions (load_extension); write the query without them."
+            )
+        return super()._query_error(data_source, message, original)
 
     def _list_databases(self) -> list[str]:
         return ["main"]
