@@ -641,7 +641,19 @@ def test_explain_summarises_the_plan(connector, orders, stand_in):
         "winning_plan": "COLLSCAN",
         "stages": ["$cursor", "$sort"],
         "pipeline": [
-            {"$match": {"$and": [{"status": "open"}, {"n": {"$lt": 5}}]}},
+            {
+                "$match": {
+                    "$and": [
+                        {"status": "open"},
+                        {
+                            "$or": [
+                                {"n": {"$lt": 5, "$type": "number"}},
+                                {"n": {"$lt": "5", "$type": "string"}},
+                            ]
+                        },
+                    ]
+                }
+            },
             {"$sort": {"n": 1}},
         ],
     }

@@ -13,6 +13,7 @@ from bson import Decimal128, ObjectId
 from pandas.testing import assert_frame_equal
 
 from toucan_connectors.errors import InvalidDataSourceError, TemplateError, UnsupportedFeatureError
+from toucan_connectors.permissions.model import OPERATORS
 from toucan_connectors.permissions.mongo_filter import build_mongo_match
 from toucan_connectors.permissions.pandas_filter import apply_permissions
 
@@ -484,3 +485,90 @@ def test_string_spelling_a_huge_integer_still_matches_as_text(connector, test_db
     df = connector.get_df(source("codes"), permission)
 
     assert_frame_equal(df, pd.DataFrame({"_id": [1], "c": ["123456789012345678901234567890"]}))
+
+
+# --- Permission values of another type than the field: the frame's answers --------------------
+
+PLACES = [
+    {"_id": 0, "zip": "75001", "year": 2021, "flag": True},
+    {"_id": 1, "zip": "1000", "year": 2019, "flag": False},
+    {"_id": 2, "zip": "69000", "year": 2022, "flag": True},
+    {"_id": 3, "zip": "80100", "year": 2020, "flag": False},
+    {"_id": 4, "year": 2023},
+]
+
+
+@pytest.fixture
+def places(test_db):
+    test_db.places.insert_many(PLACES)
+
+
+def permitted_places(connector, permission) -> pd.DataFrame:
+    return connector.get_df(source("places", [{"$sort": {"_id": 1}}]), permission)
+
+
+ODD_VALUES = [
+    ("zip", "eq", 75001, [0]),
+    ("year", "eq", "2021", [0]),
+    ("flag", "eq", "true", [0, 2]),
+    ("flag", "eq", " FALSE", [1, 3]),
+    ("zip", "ne", 75001, [1, 2, 3]),
+    ("year", "ne", "+2019", [0, 2, 3, 4]),
+    ("flag", "ne", "false", [0, 2]),
+    ("zip", "lt", 70000, [1, 2]),
+    ("year", "lt", "2021", [1, 3]),
+    ("zip", "le", "69000", [1, 2]),
+    ("year", "le", "2021.0", [0, 1, 3]),
+    ("zip", "gt", "70000", [0, 3]),
+    ("year", "gt", "+2021", [2, 4]),
+    ("zip", "ge", "70000", [0, 3]),
+    ("zip", "ge", 70000, [0, 3]),
+    ("year", "ge", "2020", [0, 2, 3, 4]),
+    ("zip", "in", [75001, 1000], [0, 1]),
+    ("year", "in", ["2019", "2022"], [1, 2]),
+    ("flag", "in", ["true"], [0, 2]),
+    ("zip", "nin", [75001], [1, 2, 3]),
+    ("year", "nin", ["2019", 2020], [0, 2, 4]),
+    ("flag", "nin", ["false"], [0, 2]),
+    ("year", "matches", "^202", [0, 2, 3, 4]),
+    ("year", "matches", "1$", [0]),
+    ("zip", "matches", "^7", [0]),
+    ("year", "notmatches", "^202", [1]),
+    ("year", "notmatches", "[13]$", [1, 2, 3]),
+    ("zip", "notmatches", "00$", [0]),
+    ("zip", "isnull", None, [4]),
+    ("flag", "notnull", None, [0, 1, 2, 3]),
+]
+
+
+@pytest.mark.parametrize(
+    ("column", "operator", "value", "kept"),
+    [pytest.param(*case, id=f"{case[0]}-{case[1]}-{case[2]!r}") for case in ODD_VALUES],
+)
+def test_odd_permission_values_keep_the_rows_a_frame_keeps(
+    connector, places, column, operator, value, kept
+):
+    permission = {"column": column, "operator": operator, "value": value}
+    whole = permitted_places(connector, None)
+
+    on_frame = apply_permissions(whole, permission)["_id"].tolist()
+    in_mongo = permitted_places(connector, permission)["_id"].tolist()
+
+    assert (in_mongo, on_frame) == (kept, kept)
+
+
+def test_every_operator_has_an_odd_value_case():
+    assert {operator for _, operator, _, _ in ODD_VALUES} == set(OPERATORS)
+
+
+@pytest.mark.parametrize("operator", ["eq", "ge", "in"])
+def test_word_compared_with_a_number_field_matches_nothing(connector, places, operator):
+    # Documented limitation: a frame refuses the word; MongoDB cannot tell the field's type.
+    value = ["abc"] if operator == "in" else "abc"
+    permission = {"column": "year", "operator": operator, "value": value}
+
+    df = permitted_places(connector, permission)
+
+    assert_frame_equal(df, pd.DataFrame(index=pd.RangeIndex(0)))
+    with pytest.raises(InvalidDataSourceError, match='number column "year" compares it with'):
+        apply_permissions(permitted_places(connector, None), permission)

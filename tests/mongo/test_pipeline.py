@@ -333,9 +333,12 @@ def test_permission_bound_arriving_as_string_is_pushed_as_a_number():
     }
     parameters = {"user": {"attributes": {"country": "FR", "min_year": "2020"}}}
     pipeline = build_pipeline({}, parameters, permissions)
-    assert pipeline == [
-        {"$match": {"$and": [{"country": {"$in": ["FR"]}}, {"year": {"$gte": 2020}}]}}
+    # The number 2020 is the first spelling of the bound: the one a number field meets.
+    year_bounds = [
+        {"year": {"$gte": 2020, "$type": "number"}},
+        {"year": {"$gte": "2020", "$type": "string"}},
     ]
+    assert pipeline == [{"$match": {"$and": [{"country": {"$in": ["FR"]}}, {"$or": year_bounds}]}}]
 
 
 JAN_5 = datetime.datetime(2020, 1, 5, tzinfo=datetime.UTC)
@@ -345,8 +348,30 @@ JAN_5 = datetime.datetime(2020, 1, 5, tzinfo=datetime.UTC)
     ("permission", "expected"),
     [
         pytest.param({"column": "d", "operator": "gt", "value": "2020-01-05T10:00:00Z"},
-                     {"d": {"$gt": datetime.datetime(2020, 1, 5, 10, tzinfo=datetime.UTC)}},
+                     {"$or": [{"d": {"$gt": datetime.datetime(2020, 1, 5, 10, tzinfo=datetime.UTC),
+                                     "$type": "date"}},
+                              {"d": {"$gt": "2020-01-05T10:00:00Z", "$type": "string"}}]},
                      id="range-date"),
+        pytest.param({"column": "d", "operator": "gt", "value": datetime.date(2020, 1, 5)},
+                     {"d": {"$gt": JAN_5}}, id="range-date-value"),
+        pytest.param({"column": "zip", "operator": "ge", "value": 70000},
+                     {"$or": [{"zip": {"$gte": 70000, "$type": "number"}},
+                              {"zip": {"$gte": "70000", "$type": "string"}}]},
+                     id="range-number-value"),
+        pytest.param({"column": "zip", "operator": "lt", "value": "abc"},
+                     {"zip": {"$lt": "abc"}}, id="range-word"),
+        pytest.param({"column": "zip", "operator": "in", "value": [75001, 1000]},
+                     {"zip": {"$in": [75001, "75001", 1000, "1000"]}}, id="in-numbers"),
+        pytest.param({"column": "ok", "operator": "ne", "value": "True"},
+                     {"ok": {"$nin": ["True", True, None]}}, id="ne-boolean-word"),
+        pytest.param({"column": "year", "operator": "matches", "value": "^202"},
+                     {"$or": [{"year": {"$regex": "^202"}},
+                              {"$expr": {"$cond": [
+                                  {"$isNumber": "$year"},
+                                  {"$regexMatch": {"input": {"$toString": "$year"},
+                                                   "regex": "^202"}},
+                                  False]}}]},
+                     id="matches-number-text"),
         pytest.param({"column": "d", "operator": "eq", "value": "2020-01-05"},
                      {"d": {"$in": ["2020-01-05", JAN_5]}},
                      id="eq-date"),

@@ -106,6 +106,11 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
         "pipeline opening with a stage that reads no stored documents (`$collStats`, "
         "`$searchMeta`, `$documents`...) are refused, and the documents `$lookup` or "
         "`$graphLookup` join from other collections are not filtered.",
+        'A permission comparing a word with a field holding numbers (`year eq "abc"`) '
+        "matches no document, where a frame or SQL source refuses it: MongoDB fields have no "
+        "type to check the value against.",
+        "`matches` and `notmatches` permissions read number fields through `$isNumber`, which "
+        "needs MongoDB 4.4 or later; other non-text fields (booleans, dates) never match.",
         "A result without documents is a frame without columns, with or without permissions: "
         "MongoDB has no schema to name them.",
         "Permissions follow MongoDB's rule that an absent field is null: `isnull` on a field "

@@ -24,6 +24,7 @@ _ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 )
 _OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+_BOOLEAN_WORDS = {"true": True, "false": False}
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -32,10 +33,13 @@ def build_mongo_match(
 ) -> dict[str, Any]:
     """Return the `$match` document equivalent to the permission tree.
 
-    MongoDB has no column types to coerce by, so a string spelling a number or an ISO 8601
-    date is compared as that number or UTC datetime by range operators, and equality operators
-    accept either spelling; a 24-digit hex string also matches as an ObjectId. An integer
-    outside the signed 64-bit range, which BSON cannot hold, is refused.
+    MongoDB fields have no type to coerce the value by (`coerce_for_column`), so the document
+    matches every spelling the value has under that rule: equality operators take a number and
+    its text, a string spelling a number, an ISO 8601 date (as a UTC datetime), `true`/`false`
+    or a 24-digit hex ObjectId and that value; range operators compare each spelling of the
+    bound with the fields of its type (numbers first, then dates, then text); `matches` and
+    `notmatches` also read number fields as their text. An integer outside the signed 64-bit
+    range, which BSON cannot hold, is refused.
 
     Raises:
         InvalidDataSourceError: the tree is malformed, or compares with an integer out of range.
@@ -93,51 +97,93 @@ def _from_numpy(value: Any, subject: Callable[[Any], str]) -> Any:
 
 def _translate(node: PermissionNode) -> dict[str, Any]:
     if isinstance(node, Condition):
-        return {node.column: _operator_document(node)}
+        return _condition_document(node)
     if not node.items:
         # No value is in an empty list, whatever fields the documents have (even no `_id`).
         return {} if node.kind == "and" else {"_id": {"$in": []}}
     return {f"${node.kind}": [_translate(item) for item in node.items]}
 
 
-def _operator_document(condition: Condition) -> dict[str, Any]:
-    value = to_bson_value(
-        condition.value, lambda _: f'The value of the permission on "{condition.column}"'
-    )
+def _condition_document(condition: Condition) -> dict[str, Any]:
+    column = condition.column
+    value = to_bson_value(condition.value, lambda _: f'The value of the permission on "{column}"')
     operator = condition.operator
     if operator in RANGE_OPERATORS:
-        bound = _to_date(value) or to_number(value)
-        return {_RANGE[operator]: _checked_integer(condition.column, bound)}
+        return _range_document(column, _RANGE[operator], value)
 
     match operator:
         case "eq":
-            return {"$in": _all_spellings(condition.column, [value])}
+            return {column: {"$in": _all_spellings(column, [value])}}
         case "ne":
-            return {"$nin": [*_all_spellings(condition.column, [value]), None]}
+            return {column: {"$nin": [*_all_spellings(column, [value]), None]}}
         case "in":
-            return {"$in": _all_spellings(condition.column, value)}
+            return {column: {"$in": _all_spellings(column, value)}}
         case "nin":
-            return {"$nin": [*_all_spellings(condition.column, value), None]}
+            return {column: {"$nin": [*_all_spellings(column, value), None]}}
         case "matches":
-            return {"$regex": value}
+            return _matches_document(column, value)
         case "notmatches":
-            return {"$not": {"$regex": value}, "$ne": None}
+            return {column: {"$ne": None}, "$nor": [_matches_document(column, value)]}
         case "isnull":
-            return {"$eq": None}
+            return {column: {"$eq": None}}
         case _:
-            return {"$ne": None}
+            return {column: {"$ne": None}}
+
+
+def _range_document(column: str, operator: str, value: Any) -> dict[str, Any]:
+    """Compare with every spelling of the bound, each against the fields of its own type."""
+    bounds = _range_bounds(column, value)
+    if len(bounds) == 1:
+        return {column: {operator: bounds[0][0]}}
+    # The number comes first: it is the bound a number field (C13's `year`) is compared with.
+    return {"$or": [{column: {operator: bound, "$type": kind}} for bound, kind in bounds]}
+
+
+def _range_bounds(column: str, value: Any) -> list[tuple[Any, str]]:
+    if _is_number(value):
+        return [(_checked_integer(column, value), "number"), (str(value), "string")]
+    if not isinstance(value, str):
+        return [(value, "")]
+
+    bounds: list[tuple[Any, str]] = []
+    number = to_number(value)
+    if number is not value:
+        bounds.append((_checked_integer(column, number), "number"))
+    date = _to_date(value)
+    if date is not None:
+        bounds.append((date, "date"))
+    bounds.append((value, "string"))
+    return bounds
+
+
+def _matches_document(column: str, pattern: str) -> dict[str, Any]:
+    """Match text fields with the pattern, and number fields by their text (as on a frame)."""
+    # `$cond` rather than `$and`: the stand-in's `$and` does not stop at the first false item,
+    # and `$toString` of a document or an array is an error on the server.
+    number_text = {
+        "$cond": [
+            {"$isNumber": f"${column}"},
+            {"$regexMatch": {"input": {"$toString": f"${column}"}, "regex": pattern}},
+            False,
+        ]
+    }
+    return {"$or": [{column: {"$regex": pattern}}, {"$expr": number_text}]}
 
 
 def _all_spellings(column: str, values: list[Any]) -> list[Any]:
     spelled: list[Any] = []
     for value in values:
         spelled.append(_checked_integer(column, value))
+        if _is_number(value):
+            spelled.append(str(value))
         if not isinstance(value, str):
             continue
         number = to_number(value)
         # A string spelling a huge integer still matches as text, just not as a number.
         if number is not value and not _is_out_of_range(number):
             spelled.append(number)
+        if value.strip().lower() in _BOOLEAN_WORDS:
+            spelled.append(_BOOLEAN_WORDS[value.strip().lower()])
         date = _to_date(value)
         if date is not None:
             spelled.append(date)
@@ -145,6 +191,12 @@ def _all_spellings(column: str, values: list[Any]) -> list[Any]:
             bson = import_optional("bson", connector="MongoDB", extra="mongo", package="pymongo")
             spelled.append(bson.ObjectId(value))
     return spelled
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int | float) or type(value).__name__ == "Decimal128"
 
 
 def _to_date(value: Any) -> datetime.datetime | None:
