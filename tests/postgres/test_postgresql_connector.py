@@ -571,3 +571,23 @@ def test_a_missing_database_is_not_retried(connector):
     broken.close()
 
     assert error.value.transient is False
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_templates_in_array_subscripts_and_json_paths_are_bound(connector, create_table, fast_path):
+    table = create_table(
+        "docs", "tags text[], data jsonb", [(["a", "b", "c"], '{"k": {"n": "deep"}}')]
+    )
+    ds = data_source(
+        f"SELECT tags[{{{{ i }}}}] AS tag, data #>> {{{{ p }}}}::text[] AS leaf FROM {table}",
+        parameters={"i": 2, "p": "{k,n}"},
+    )
+
+    df = connector.model_copy(update={"fast_path": fast_path}).get_df(ds)
+
+    assert_frame_equal(
+        df,
+        pd.DataFrame(
+            {"tag": pd.array(["b"], dtype="str"), "leaf": pd.array(["deep"], dtype="str")}
+        ),
+    )

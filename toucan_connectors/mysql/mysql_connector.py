@@ -18,6 +18,7 @@ from toucan_connectors.mysql.types import FieldType, column_type, decoders, read
 from toucan_connectors.slicing import RetrievedPage
 from toucan_connectors.sql.sql_connector import CONNECT_STEPS, SQLConnector, SQLDataSource
 from toucan_connectors.sql.types import ColumnType
+from toucan_connectors.templating import SqlDialect
 from toucan_connectors.toucan_connector import Permissions
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
     driver_package: ClassVar[str | None] = "PyMySQL"
     extra: ClassVar[str] = "mysql"
     sqlglot_dialect: ClassVar[str] = "mysql"
+    template_dialect: ClassVar[SqlDialect | None] = "mysql"
     limitations: ClassVar[tuple[str, ...]] = (
         "Functions a SELECT may call that read server files (LOAD_FILE) are not blocked: "
         "connect with a user that lacks the FILE privilege.",

@@ -12,6 +12,7 @@ from toucan_connectors.discovery import TableInfo
 from toucan_connectors.postgres.types import postgres_column_types, register_date_casters
 from toucan_connectors.sql.sql_connector import CONNECT_STEPS, SQLConnector, SQLDataSource
 from toucan_connectors.sql.types import ColumnType
+from toucan_connectors.templating import SqlDialect
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -67,6 +68,7 @@ class PostgresConnector(SQLConnector, data_source_model=PostgresDataSource):
     driver_package: ClassVar[str | None] = "psycopg2-binary"
     extra: ClassVar[str] = "postgres"
     sqlglot_dialect: ClassVar[str] = "postgres"
+    template_dialect: ClassVar[SqlDialect | None] = "postgres"
     fast_driver: ClassVar[str | None] = "adbc_postgresql"
     limitations: ClassVar[tuple[str, ...]] = (
         "Functions a SELECT may call that read server files or change settings (pg_read_file, "

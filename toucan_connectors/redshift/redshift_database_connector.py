@@ -15,6 +15,7 @@ from toucan_connectors.postgres.postgresql_connector import (
     PostgresDataSource,
     group_catalog_rows,
 )
+from toucan_connectors.templating import SqlDialect
 
 # redshift/catalog.py builds its queries with SQLAlchemy: it is imported where they run.
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class RedshiftConnector(PostgresConnector, data_source_model=RedshiftDataSource)
 
     extra: ClassVar[str] = "redshift"
     sqlglot_dialect: ClassVar[str] = "redshift"
+    template_dialect: ClassVar[SqlDialect | None] = "postgres"
     # Redshift reads a backslash in a string as an escape, PostgreSQL (tested here) does not:
     # a query is run only when both readings see the same single statement.
     statement_dialects: ClassVar[tuple[str, ...]] = ("redshift", "postgres")

@@ -24,7 +24,7 @@ from sqlglot.errors import SqlglotError
 
 from toucan_connectors.errors import InvalidDataSourceError
 from toucan_connectors.frames import unique_column_names
-from toucan_connectors.templating import render_sql
+from toucan_connectors.templating import SqlDialect, render_sql
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +61,16 @@ class OrderedQuery:
     hidden_columns: int = 0
 
 
-def bind_query(template: str, parameters: Mapping[str, Any] | None) -> BoundQuery:
-    """Render a templated query; values become `:tc_N` placeholders, never SQL text."""
-    sql, values = render_sql(template, parameters, "named")
+def bind_query(
+    template: str, parameters: Mapping[str, Any] | None, dialect: SqlDialect | None = None
+) -> BoundQuery:
+    """Render a templated query; values become `:tc_N` placeholders, never SQL text.
+
+    `dialect` tells the templating how the query spells strings, quoted names and comments
+    (PostgreSQL's `tags[{{ i }}]` and `data #>> {{ path }}` are values there, say); without
+    it, a template must be safe under the rules of every dialect.
+    """
+    sql, values = render_sql(template, parameters, "named", dialect=dialect)
     assert isinstance(values, dict)  # the named style always gives a mapping
 
     renamed: dict[str, Any] = {}

@@ -36,6 +36,7 @@ from toucan_connectors.slicing import RetrievedPage
 from toucan_connectors.sql.status import CONNECT_STEPS, build_status_checks, try_connect
 from toucan_connectors.sql.types import ColumnType, build_frame
 from toucan_connectors.status import StatusCheck
+from toucan_connectors.templating import SqlDialect
 from toucan_connectors.toucan_connector import Permissions, ToucanConnector, ToucanDataSource
 
 # SQLAlchemy, sqlglot and the modules built on them are imported where they are first needed,
@@ -108,6 +109,8 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
     """The pip extra that installs the driver."""
     sqlglot_dialect: ClassVar[str] = ""
     """The sqlglot dialect that parses this database's SQL."""
+    template_dialect: ClassVar[SqlDialect | None] = None
+    """How the templating reads the query's strings, names and comments (`render_sql`)."""
     statement_dialects: ClassVar[tuple[str, ...]] = ()
     """Dialects that must all read a query as one read statement; `sqlglot_dialect` if empty."""
     system_schemas: ClassVar[frozenset[str]] = frozenset({"information_schema"})
@@ -575,7 +578,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         assert data_source.query is not None  # the data source validator guarantees one
         dialects = self.statement_dialects or (self.sqlglot_dialect,)
         check_single_statement(data_source.query, dialects, data_source.domain)
-        bound = bind_query(data_source.query, data_source.parameters)
+        bound = bind_query(data_source.query, data_source.parameters, self.template_dialect)
         return bound.with_sql(strip_trailing(bound.sql, self.sqlglot_dialect))
 
     @contextmanager

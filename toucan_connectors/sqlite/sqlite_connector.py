@@ -23,6 +23,7 @@ from toucan_connectors.errors import (
 from toucan_connectors.sql.sql_connector import SQLConnector, SQLDataSource
 from toucan_connectors.sql.types import ColumnType, build_frame
 from toucan_connectors.status import CheckFailedError, StatusCheck
+from toucan_connectors.templating import SqlDialect
 
 # sqlite/types.py parses queries with sqlglot: it is imported where column types are needed.
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
     driver_module: ClassVar[str] = "sqlite3"
     extra: ClassVar[str] = "sqlite"
     sqlglot_dialect: ClassVar[str] = "sqlite"
+    template_dialect: ClassVar[SqlDialect | None] = "sqlite"
     status_steps: ClassVar[tuple[str, ...]] = ("File exists", "File opened", "File is a database")
     limitations: ClassVar[tuple[str, ...]] = (
         "Reading a database in WAL mode may leave its -wal and -shm files beside it, as SQLite "
