@@ -152,3 +152,50 @@ def test_get_status_without_extra_names_pip_command(key: str) -> None:
     expected = ["MissingDependencyError", INSTALL_ERRORS[key]]
 
     assert results_without_extras()[key]["get_status"] == expected
+
+
+DRIVER_SCRIPT = """
+import json, sys
+
+for blocked in {blocked!r}:
+    sys.modules[blocked] = None
+
+from toucan_connectors.errors import MissingDependencyError
+from toucan_connectors.registry import get_connector_class
+
+results = {{}}
+for key, config in {configs!r}.items():
+    connector = get_connector_class(key)(type=key, **config)
+    try:
+        connector.get_status()
+    except MissingDependencyError as exc:
+        results[key] = str(exc)
+print(json.dumps(results))
+"""
+
+DRIVER_CONFIGS = {
+    "Postgres": {"name": "pg", "host": "127.0.0.1", "port": 1, "user": "reader"},
+    "MySQL": {"name": "my", "host": "127.0.0.1", "port": 1, "user": "reader"},
+    "Redshift": {"name": "rs", "host": "127.0.0.1", "port": 1, "user": "reader"},
+}
+
+
+def test_get_status_without_the_driver_names_pip_command() -> None:
+    script = DRIVER_SCRIPT.format(blocked=("psycopg2", "pymysql"), configs=DRIVER_CONFIGS)
+
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+
+    assert json.loads(result.stdout) == {
+        "Postgres": 'The "Postgres" connector needs the "psycopg2-binary" package; install it '
+        'with `pip install "toucan-connectors[postgres]"`.',
+        "MySQL": 'The "MySQL" connector needs the "PyMySQL" package; install it with '
+        '`pip install "toucan-connectors[mysql]"`.',
+        "Redshift": 'The "Redshift" connector needs the "psycopg2-binary" package; install it '
+        'with `pip install "toucan-connectors[redshift]"`.',
+    }

@@ -221,9 +221,15 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
     # Engines ---------------------------------------------------------------------------------
 
     def _import_sql_packages(self) -> None:
-        """Raise MissingDependencyError naming `extra` when SQLAlchemy or sqlglot is missing."""
+        """Raise MissingDependencyError naming `extra` when a SQL package or the driver is gone."""
         for module in self.sql_packages:
             import_optional(module, connector=self._label(), extra=self.extra)
+        import_optional(
+            self.driver_module,
+            connector=self._label(),
+            extra=self.extra,
+            package=self.driver_package,
+        )
 
     def get_engine(self, database: str | None = None) -> sa.Engine:
         """Return the pooled engine of `database`, created on first use and then reused.
@@ -237,12 +243,6 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         self._import_sql_packages()
         import sqlalchemy as sa
 
-        import_optional(
-            self.driver_module,
-            connector=self.type or type(self).__name__,
-            extra=self.extra,
-            package=self.driver_package,
-        )
         engine = sa.create_engine(
             self._engine_url(database), pool_pre_ping=True, connect_args=self._connect_args()
         )
