@@ -87,20 +87,40 @@ def test_operator_in_sql(db, column, operator, value, kept):
     assert select(db, permissions) == [ROWS[i] for i in kept]
 
 
+MATCHES_F = {
+    "$or": [
+        {"country": {"$regex": "^F"}},
+        {
+            "$expr": {
+                "$cond": [
+                    {"$isNumber": "$country"},
+                    {"$regexMatch": {"input": {"$toString": "$country"}, "regex": "^F"}},
+                    False,
+                ]
+            }
+        },
+    ]
+}
+
+
 @pytest.mark.parametrize(
     ("operator", "value", "expected"),
     [
         pytest.param("eq", "FR", {"country": {"$in": ["FR"]}}, id="eq"),
         pytest.param("eq", "12", {"country": {"$in": ["12", 12]}}, id="eq-number-spelling"),
         pytest.param("ne", "FR", {"country": {"$nin": ["FR", None]}}, id="ne"),
-        pytest.param("lt", "2021", {"country": {"$lt": 2021}}, id="lt"),
-        pytest.param("le", 2021, {"country": {"$lte": 2021}}, id="le"),
-        pytest.param("gt", 2021, {"country": {"$gt": 2021}}, id="gt"),
-        pytest.param("ge", 2021, {"country": {"$gte": 2021}}, id="ge"),
+        pytest.param("lt", "2021", {"$or": [{"country": {"$lt": 2021, "$type": "number"}},
+                                {"country": {"$lt": "2021", "$type": "string"}}]}, id="lt"),
+        pytest.param("le", 2021, {"$or": [{"country": {"$lte": 2021, "$type": "number"}},
+                                {"country": {"$lte": "2021", "$type": "string"}}]}, id="le"),
+        pytest.param("gt", 2021, {"$or": [{"country": {"$gt": 2021, "$type": "number"}},
+                                {"country": {"$gt": "2021", "$type": "string"}}]}, id="gt"),
+        pytest.param("ge", 2021, {"$or": [{"country": {"$gte": 2021, "$type": "number"}},
+                                {"country": {"$gte": "2021", "$type": "string"}}]}, id="ge"),
         pytest.param("in", ["BE", "7"], {"country": {"$in": ["BE", "7", 7]}}, id="in"),
         pytest.param("nin", ["BE"], {"country": {"$nin": ["BE", None]}}, id="nin"),
-        pytest.param("matches", "^F", {"country": {"$regex": "^F"}}, id="matches"),
-        pytest.param("notmatches", "^F", {"country": {"$not": {"$regex": "^F"}, "$ne": None}},
+        pytest.param("matches", "^F", MATCHES_F, id="matches"),
+        pytest.param("notmatches", "^F", {"country": {"$ne": None}, "$nor": [MATCHES_F]},
                      id="notmatches"),
         pytest.param("isnull", None, {"country": {"$eq": None}}, id="isnull"),
         pytest.param("notnull", None, {"country": {"$ne": None}}, id="notnull"),
@@ -147,8 +167,12 @@ def test_c13_sql_binds_a_number_for_numeric_columns(min_year):
     "min_year", [pytest.param("2020", id="string"), pytest.param('"2020"', id="json-quoted")]
 )
 def test_c13_as_mongo_match(min_year):
+    year_bounds = [
+        {"year": {"$gte": 2020, "$type": "number"}},
+        {"year": {"$gte": "2020", "$type": "string"}},
+    ]
     assert build_mongo_match(C13, c13_parameters(min_year)) == {
-        "$and": [{"country": {"$in": ["FR"]}}, {"year": {"$gte": 2020}}]
+        "$and": [{"country": {"$in": ["FR"]}}, {"$or": year_bounds}]
     }
 
 
