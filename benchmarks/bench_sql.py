@@ -26,6 +26,7 @@ GENERATOR_VERSION = 2
 CHUNK_ROWS = 100_000
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("BENCH_MYSQL_URL", "mysql://root:@127.0.0.1:3306/test")
+SQLITE_FOLDER = Path(os.environ.get("BENCH_SQLITE_DIR", tempfile.gettempdir()))
 SMALL_QUERIES = 800
 THREADS = 8
 
@@ -207,6 +208,37 @@ def ensure_tables(sizes: list[int], dialects: list[str]) -> None:
                 ensure_pg_table(rows, csv_for)
             if "mysql" in dialects:
                 ensure_mysql_table(rows, csv_for)
+            if "sqlite" in dialects:
+                ensure_sqlite_table(rows)
+
+
+def sqlite_path(rows: int) -> Path:
+    """The SQLite file of the benchmark table of `rows` rows."""
+    return SQLITE_FOLDER / f"toucan_bench_{GENERATOR_VERSION}_{rows}.sqlite"
+
+
+def ensure_sqlite_table(rows: int) -> None:
+    """Write the table into its own SQLite file once (the file's presence is the marker)."""
+    import sqlite3
+
+    path = sqlite_path(rows)
+    if path.exists():
+        return
+    log(f"creating {path} ({rows:,} rows)")
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    with sqlite3.connect(partial) as conn:
+        conn.execute(_create_sql(table_name(rows)))
+        marks = ", ".join("?" * len(LINEITEM_COLUMNS))
+        for chunk in generate_chunks(rows):
+            for column in ("l_shipdate", "l_commitdate", "l_receiptdate"):
+                chunk[column] = chunk[column].dt.strftime("%Y-%m-%d")
+            conn.executemany(
+                f"INSERT INTO {table_name(rows)} VALUES ({marks})",
+                chunk.itertuples(index=False, name=None),
+            )
+    conn.close()
+    partial.rename(path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,10 +264,21 @@ def reset_peak_rss() -> None:
         handle.write("5")
 
 
-def our_connector(dialect: str, fast: bool) -> tuple[Any, Callable[[str], Any]]:
+def our_connector(dialect: str, fast: bool, rows: int = 0) -> tuple[Any, Callable[[str], Any]]:
     """Build our connector for `dialect` and a function making a data source from a query."""
     from sqlalchemy.engine import make_url
 
+    if dialect == "sqlite":
+        from toucan_connectors.sqlite import SQLiteConnector, SQLiteDataSource
+
+        lite = SQLiteConnector(name="bench", path=str(sqlite_path(rows)))
+
+        def lite_source(query: str, parameters: dict[str, Any] | None = None) -> Any:
+            return SQLiteDataSource(
+                name="bench", domain="bench", query=query, parameters=parameters
+            )
+
+        return lite, lite_source
     try:
         if dialect == "postgres":
             from toucan_connectors.postgres import PostgresConnector as Connector
@@ -268,28 +311,43 @@ def our_connector(dialect: str, fast: bool) -> tuple[Any, Callable[[str], Any]]:
     return connector, data_source
 
 
-def read_full(method: str, dialect: str, sql: str) -> Any:
-    """Prepare `method`, then return a function that reads `sql` whole and returns a frame."""
+def read_full(method: str, dialect: str, rows: int) -> Callable[[str], Any]:
+    """Prepare `method`, then return a function that reads a query whole and returns a frame."""
     url = PG_URL if dialect == "postgres" else MYSQL_URL
     if method == "classic":
         import pandas as pd
         import sqlalchemy as sa
 
-        driver = "postgresql+psycopg2" if dialect == "postgres" else "mysql+pymysql"
-        engine = sa.create_engine(url.replace(url.split("://")[0], driver, 1))
-        return lambda: pd.read_sql(sql, engine)
+        if dialect == "sqlite":
+            engine = sa.create_engine(f"sqlite:///{sqlite_path(rows)}")
+        else:
+            driver = "postgresql+psycopg2" if dialect == "postgres" else "mysql+pymysql"
+            engine = sa.create_engine(url.replace(url.split("://")[0], driver, 1))
+        return lambda sql: pd.read_sql(sql, engine)
     if method == "connectorx":
+        if dialect == "sqlite":
+            raise Skipped("not measured on SQLite")
         import connectorx as cx
         import pandas as pd  # noqa: F401  (imported before the measured section)
 
-        return lambda: cx.read_sql(url, sql)
+        return lambda sql: cx.read_sql(url, sql)
     if method == "adbc":
-        if dialect != "postgres":
+        if dialect == "mysql":
             raise Skipped("no ADBC driver for MariaDB here")
-        import adbc_driver_postgresql.dbapi as adbc
         import pandas as pd  # noqa: F401
 
-        def read() -> Any:
+        if dialect == "sqlite":
+            import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+            def read_sqlite(sql: str) -> Any:
+                with adbc_sqlite.connect(str(sqlite_path(rows))) as conn, conn.cursor() as cur:
+                    cur.execute(sql)
+                    return cur.fetch_arrow_table().to_pandas()
+
+            return read_sqlite
+        import adbc_driver_postgresql.dbapi as adbc
+
+        def read(sql: str) -> Any:
             with adbc.connect(url) as conn, conn.cursor() as cur:
                 cur.execute(sql)
                 return cur.fetch_arrow_table().to_pandas()
@@ -307,29 +365,32 @@ def read_full(method: str, dialect: str, sql: str) -> Any:
                 Sink.size += len(data)
                 return len(data)
 
-        def copy() -> None:
+        def copy(sql: str) -> None:
             with psycopg2.connect(url) as conn, conn.cursor() as cur:
                 cur.copy_expert(f"COPY ({sql}) TO STDOUT (FORMAT binary)", Sink())
 
         return copy
     if method in ("ours_fast", "ours_standard"):
-        connector, data_source = our_connector(dialect, fast=method == "ours_fast")
-        if method == "ours_fast" and dialect == "postgres":
-            # The other methods import their driver before the measured read; the connector
-            # imports ADBC lazily, which would add about 0.1 s and 34 MiB to the first read.
-            import adbc_driver_postgresql.dbapi  # noqa: F401
-        source = data_source(sql)
-        return lambda: connector.get_df(source)
+        if dialect == "sqlite" and method == "ours_fast":
+            raise Skipped("SQLite has no fast path (see the README)")
+        connector, data_source = our_connector(dialect, method == "ours_fast", rows)
+        return lambda sql: connector.get_df(data_source(sql))
     raise ValueError(f"unknown method {method}")
 
 
 def worker_full(method: str, dialect: str, rows: int) -> dict[str, Any]:
-    """Time one whole read and measure the memory it took above the idle process."""
-    read = read_full(method, dialect, f"SELECT * FROM {table_name(rows)}")
+    """Time one whole read and measure the memory it took above the idle process.
+
+    A 10-row read of the same table runs first in this process, so every method has loaded
+    its modules (for ours: SQLAlchemy, sqlglot, the Arrow reader) and driver before the
+    measured read.
+    """
+    read = read_full(method, dialect, rows)
+    read(f"SELECT * FROM {table_name(rows)} LIMIT 10")
     reset_peak_rss()
     before = rss_bytes("VmRSS")
     started = time.perf_counter()
-    df = read()
+    df = read(f"SELECT * FROM {table_name(rows)}")
     seconds = time.perf_counter() - started
     peak = rss_bytes("VmHWM") - before
     if df is None:
@@ -340,7 +401,7 @@ def worker_full(method: str, dialect: str, rows: int) -> dict[str, Any]:
 
 def worker_slice(method: str, dialect: str, rows: int) -> dict[str, Any]:
     """Time get_slice(limit=100), with or without the row count, after one warm-up call."""
-    connector, data_source = our_connector(dialect, fast=True)
+    connector, data_source = our_connector(dialect, True, rows)
     source = data_source(f"SELECT * FROM {table_name(rows)}")
     count = method == "slice_count"
     connector.get_slice(source, limit=100, get_row_count=count)
@@ -356,41 +417,22 @@ def worker_small(method: str, dialect: str, rows: int) -> dict[str, Any]:
     """Run SMALL_QUERIES one-row queries from THREADS threads; return queries per second."""
     keys = [(i * 7919) % (rows // 4) + 1 for i in range(SMALL_QUERIES)]
     name = table_name(rows)
+    query = f"SELECT l_orderkey, l_quantity FROM {name} WHERE l_orderkey = {{{{ key }}}}"
     if method == "small_pooled":
-        connector, data_source = our_connector(dialect, fast=True)
-        query = f"SELECT l_orderkey, l_quantity FROM {name} WHERE l_orderkey = {{{{ key }}}}"
+        connector, data_source = our_connector(dialect, True, rows)
 
         def run(key: int) -> None:
             connector.get_df(data_source(query, {"key": key}))
 
-    elif dialect == "postgres":
-        import pandas as pd
-        import psycopg2
-
-        def run(key: int) -> None:
-            conn = psycopg2.connect(PG_URL)
-            try:
-                with conn.cursor() as cur:
-                    cur.execute(
-                        f"SELECT l_orderkey, l_quantity FROM {name} WHERE l_orderkey = %s", (key,)
-                    )
-                    pd.DataFrame(cur.fetchall())
-            finally:
-                conn.close()
-
     else:
-        import pandas as pd
-
+        # The same connector without reuse: a new one per query opens (and closes) its own
+        # connection, so the two figures differ only by the pool.
         def run(key: int) -> None:
-            conn = _mysql_connect()
+            fresh, fresh_source = our_connector(dialect, True, rows)
             try:
-                with conn.cursor() as cur:
-                    cur.execute(
-                        f"SELECT l_orderkey, l_quantity FROM {name} WHERE l_orderkey = %s", (key,)
-                    )
-                    pd.DataFrame(cur.fetchall())
+                fresh.get_df(fresh_source(query, {"key": key}))
             finally:
-                conn.close()
+                fresh.close()
 
     run(keys[0])
     shares = [keys[i::THREADS] for i in range(THREADS)]
@@ -557,7 +599,7 @@ def available_dialects(wanted: list[str]) -> list[str]:
                 import psycopg2
 
                 psycopg2.connect(PG_URL, connect_timeout=3).close()
-            else:
+            elif dialect == "mysql":
                 _mysql_connect(connect_timeout=3).close()
             found.append(dialect)
         except Exception as exc:  # noqa: BLE001  (any failure means: skip this server)
@@ -572,7 +614,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per method (median)")
     parser.add_argument("--quick", action="store_true", help="small smoke run: 20,000 rows, 1 run")
     parser.add_argument(
-        "--dialects", default="postgres,mysql", help="comma-separated: postgres,mysql"
+        "--dialects",
+        default="postgres,mysql,sqlite",
+        help="comma-separated: postgres,mysql,sqlite",
     )
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -592,6 +636,7 @@ def main() -> None:
     methods = {
         "postgres": ["classic", "connectorx", "adbc", "copy_floor", "ours_fast", "ours_standard"],
         "mysql": ["classic", "connectorx", "ours_fast", "ours_standard"],
+        "sqlite": ["classic", "adbc", "ours_standard"],
     }
     for dialect in dialects:
         results = []
