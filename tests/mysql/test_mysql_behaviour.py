@@ -19,4 +19,5 @@ class TestMySQLBehaviour(SQLConnectorBehaviour):
             data_source_model=MySQLDataSource,
             create_table=create_table,
             database=MYSQL_DATABASE,
+            booleans_are_integers=True,
         )

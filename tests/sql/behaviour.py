@@ -64,6 +64,8 @@ class SQLBackend:
     database: str | None = None
     supports_read_only: bool = True
     supports_parenthesised_query: bool = True
+    booleans_are_integers: bool = False
+    """MySQL: BOOLEAN is TINYINT(1), read as Int64 (a documented limitation)."""
     extra_fields: dict[str, Any] = field(default_factory=dict)
 
     def data_source(self, query: str | None = None, **fields: Any) -> SQLDataSource:
@@ -492,6 +494,23 @@ class SQLConnectorBehaviour:
 
         with pytest.raises(InvalidDataSourceError, match=re.escape(message)):
             backend.connector.get_df(ds, permissions=permission)
+
+    @pytest.mark.parametrize(
+        ("value", "ids"), [("true", [1]), ("FALSE", [2]), (True, [1]), (False, [2])]
+    )
+    def test_permissions_on_a_boolean_column_take_true_and_false(self, backend, value, ids):
+        table = backend.create_table("flags", "id int, ok boolean", [(1, True), (2, False)])
+        ds = backend.data_source(f"SELECT id, ok FROM {table} ORDER BY id")
+        permission = {"column": "ok", "operator": "eq", "value": value}
+        if backend.booleans_are_integers and isinstance(value, str):
+            with pytest.raises(InvalidDataSourceError, match="which is not a number: fix"):
+                backend.connector.get_df(ds, permissions=permission)
+            return
+        in_frame = apply_permissions(backend.connector.get_df(ds), permission)
+
+        df = backend.connector.get_df(ds, permissions=permission)
+
+        assert (df["id"].tolist(), in_frame["id"].tolist()) == (ids, ids)
 
     def test_permissions_order_by_the_output_name_an_alias_shadows(self, backend):
         table = backend.create_table("ao", "id int, g int", [(1, 9), (2, 8), (3, 7), (4, 6)])

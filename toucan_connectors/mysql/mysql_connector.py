@@ -72,7 +72,8 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
         "Functions a SELECT may call that read server files (LOAD_FILE) are not blocked: "
         "connect with a user that lacks the FILE privilege.",
         "BOOLEAN columns come back as Int64 holding 0 and 1: the server stores them as "
-        "TINYINT(1) and reports no boolean type; compare with 1, or CAST in the query.",
+        'TINYINT(1) and reports no boolean type; permissions compare them with 1 and 0 ("true" '
+        "is refused as no number), or CAST in the query.",
         "Zero and partial dates (0000-00-00, 2016-00-00) come back as missing values: pandas "
         "has no such dates.",
         "The SSL modes VERIFY_CA and VERIFY_IDENTITY are not tested against a server here (the "

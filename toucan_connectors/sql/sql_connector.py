@@ -446,8 +446,14 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
 
         numeric = [column.name for column in columns if column.kind in _NUMERIC_KINDS]
         text = [column.name for column in columns if column.kind == "text"]
+        boolean = [column.name for column in columns if column.kind == "boolean"]
         predicate = build_sql_predicate(
-            permissions, parameters, numeric_columns=numeric, columns=names, text_columns=text
+            permissions,
+            parameters,
+            numeric_columns=numeric,
+            columns=names,
+            text_columns=text,
+            boolean_columns=boolean,
         )
         predicate = self._exact_permission_predicate(conn, predicate, text)
         dates = {column.name: column.kind for column in columns if column.kind in _DATE_KINDS}
