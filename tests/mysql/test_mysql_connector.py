@@ -674,3 +674,28 @@ def test_only_connection_failures_retrying_may_cure_are_retried(
         connector.get_df(ds)
 
     assert (error.value.transient, len(seen)) == (attempts > 1, attempts)
+
+
+@pytest.mark.parametrize(
+    "condition",
+    ["name REGEXP '^Par'", "name RLIKE '^Par'", "NOT name NOT REGEXP '^Par'"],
+    ids=["regexp", "rlike", "not-regexp"],
+)
+def test_regexp_queries_page_describe_and_filter_on_mariadb(
+    connector: MySQLConnector, city: str, condition: str
+) -> None:
+    ds = source(f"SELECT name, pop FROM {city} WHERE {condition} ORDER BY name")
+    permission = {"column": "pop", "operator": "ge", "value": 1}
+
+    page = connector.get_slice(ds, offset=1, limit=1, get_row_count=True)
+    filtered = connector.get_df(ds, permissions=permission)
+
+    assert_frame_equal(
+        page.df,
+        pd.DataFrame(
+            {"name": pd.array(["Parma"], dtype="str"), "pop": pd.array([1], dtype="Int64")}
+        ),
+    )
+    assert page.pagination_info.total_rows == 2
+    assert connector.describe(ds) == {"name": "TEXT", "pop": "INT"}
+    assert filtered["name"].tolist() == ["Paris", "Parma"]

@@ -20,6 +20,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 import sqlglot
 from sqlglot import TokenType, exp
+from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import SqlglotError
 
 from toucan_connectors.errors import InvalidDataSourceError
@@ -380,7 +381,25 @@ def _literal_int(node: exp.Expression | None) -> int | None:
 
 
 def _generate(tree: Any, dialect: str) -> str:
+    if dialect == "mysql":
+        return str(tree.sql(dialect=_MySQLAndMariaDB))
     return str(tree.sql(dialect=dialect))
+
+
+def _regexp_operator(generator: Any, node: exp.RegexpLike) -> str:
+    # MariaDB has no REGEXP_LIKE(), which sqlglot writes for `a REGEXP b` and `a RLIKE b`.
+    if node.args.get("flag") is not None:
+        return str(generator.function_fallback_sql(node))
+    return f"({generator.binary(node, 'REGEXP')})"
+
+
+class _MySQLAndMariaDB(MySQL):
+    """sqlglot's MySQL dialect, writing SQL that MariaDB reads too."""
+
+    class Generator(MySQL.Generator):  # type: ignore[misc, valid-type]
+        """MySQL's generator with `a REGEXP b` for regular-expression matches."""
+
+        TRANSFORMS = {**MySQL.Generator.TRANSFORMS, exp.RegexpLike: _regexp_operator}
 
 
 def _escape_colons(sql: str, params: Mapping[str, Any]) -> str:
