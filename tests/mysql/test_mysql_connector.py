@@ -699,3 +699,36 @@ def test_regexp_queries_page_describe_and_filter_on_mariadb(
     assert page.pagination_info.total_rows == 2
     assert connector.describe(ds) == {"name": "TEXT", "pop": "INT"}
     assert filtered["name"].tolist() == ["Paris", "Parma"]
+
+
+@pytest.fixture
+def shared_names(create_table: CreateTable) -> str:
+    left = create_table("l", "id int, v text", [(1, "a"), (2, "b"), (3, "c")])
+    right = create_table("r", "id int, w text", [(1, "x"), (2, "y"), (3, "z")])
+    return f"SELECT * FROM {left} JOIN {right} ON {left}.id = {right}.id ORDER BY {left}.id"
+
+
+def test_a_counted_slice_of_a_star_join_with_shared_names(
+    connector: MySQLConnector, shared_names: str
+) -> None:
+    page = connector.get_slice(source(shared_names), offset=1, limit=1, get_row_count=True)
+
+    expected = pd.DataFrame(
+        {
+            "id": pd.array([2], dtype="Int64"),
+            "v": pd.array(["b"], dtype="str"),
+            "id_1": pd.array([2], dtype="Int64"),
+            "w": pd.array(["y"], dtype="str"),
+        }
+    )
+    assert_frame_equal(page.df, expected)
+    assert page.pagination_info.total_rows == 3
+
+
+def test_permissions_on_a_star_join_with_shared_names_ask_for_aliases(
+    connector: MySQLConnector, shared_names: str
+) -> None:
+    permission = {"column": "v", "operator": "eq", "value": "a"}
+
+    with pytest.raises(InvalidDataSourceError, match=r"give them distinct aliases in the query"):
+        connector.get_df(source(shared_names), permissions=permission)

@@ -230,7 +230,7 @@ def test_count_runs_only_for_a_full_page(connector, create_table, statements):
     connector.get_slice(data_source(f"SELECT n FROM {table}"), limit=5, get_row_count=True)
 
     assert statements[-1] == (
-        f"SELECT count(*) AS count_1 \nFROM (SELECT n FROM {table}) AS _toucan_q"
+        f"SELECT count(*) AS count_1 \nFROM (SELECT 1 FROM {table}) AS _toucan_q"
     )
 
 

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, model_validator
 from typing_extensions import Self
 
 from toucan_connectors.discovery import ColumnInfo, TableInfo
+from toucan_connectors.errors import InvalidDataSourceError, ToucanConnectorError
 from toucan_connectors.mysql.types import FieldType, column_type, decoders, read_field_types
 from toucan_connectors.slicing import RetrievedPage
 from toucan_connectors.sql.sql_connector import CONNECT_STEPS, SQLConnector, SQLDataSource
@@ -35,6 +36,7 @@ _ACCESS_DENIED = 1045
 _UNKNOWN_DATABASE = 1049
 _DATABASE_ACCESS_DENIED = 1044
 _READ_ONLY_TRANSACTION = 1792
+_DUPLICATE_COLUMN = 1060
 # MySQL has no OFFSET without LIMIT; its manual's answer is the largest LIMIT there is.
 _NO_LIMIT = 18446744073709551615
 # Double-quoted text must stay a string literal: drop ANSI_QUOTES (and ANSI, which implies it).
@@ -78,6 +80,8 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
         "has no such dates.",
         "The SSL modes VERIFY_CA and VERIFY_IDENTITY are not tested against a server here (the "
         "local MariaDB has no certificate); their certificate checks are unit-tested.",
+        "Permissions on a query whose output repeats a name (SELECT * over a join sharing a "
+        "column) are refused: MySQL cannot wrap it; alias the columns apart.",
         "get_model reports columns with their MySQL COLUMN_TYPE text (`int(11)`, "
         "`varchar(10)`); a database has no schemas, so `schema` is always empty.",
     )
@@ -189,6 +193,18 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
 
     def _is_read_only_violation(self, error: BaseException) -> bool:
         return bool(error.args) and error.args[0] == _READ_ONLY_TRANSACTION
+
+    def _query_error(
+        self, data_source: str, message: str, original: BaseException
+    ) -> ToucanConnectorError:
+        if original.args and original.args[0] == _DUPLICATE_COLUMN:
+            # Wrapping the query (for a permission filter) needs unique names; MySQL says so.
+            return InvalidDataSourceError(
+                f'Data source "{data_source}" returns two columns of one name ({message}), '
+                "which MySQL cannot filter: give them distinct aliases in the query "
+                "(SELECT a.id AS a_id, b.id AS b_id ...) instead of SELECT *."
+            )
+        return super()._query_error(data_source, message, original)
 
     def _exact_permission_predicate(
         self, conn: sa.Connection, predicate: sa.ColumnElement[bool], text_columns: list[str]

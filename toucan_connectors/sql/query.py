@@ -231,6 +231,40 @@ def page_query(
     return query.with_sql(_generate(tree, dialect))
 
 
+def count_query(query: BoundQuery, dialect: str) -> BoundQuery | None:
+    """Return the query with `1` as its only output, for counting its rows; None if unsafe.
+
+    Counting `SELECT 1 FROM ...` needs none of the output columns, so a `SELECT *` over a join
+    with repeated names (which MySQL cannot wrap) is counted too. Only a plain SELECT is
+    rewritten, whose outputs are names or constants: DISTINCT, GROUP BY, HAVING, aggregates,
+    windows, set-returning functions and LIMIT decide how many rows there are.
+    """
+    tree = _parse_query(query.sql, dialect)
+    if not isinstance(tree, exp.Select):
+        return None
+    shaping = ("distinct", "group", "having", "limit", "offset", "qualify", "windows", "into")
+    if any(tree.args.get(name) for name in shaping):
+        return None
+    # Only names: an aggregate makes one row, a set-returning function (PostgreSQL's unnest,
+    # generate_series) makes several, whatever the FROM clause.
+    plain = (exp.Star, exp.Column, exp.Literal)
+    if not all(isinstance(node.unalias(), plain) for node in tree.expressions):
+        return None
+    order = tree.args.get("order")
+    if order is not None and order.find(exp.AggFunc, exp.Window):
+        return None
+
+    tree.set("expressions", [exp.Literal.number(1)])
+    tree.set("order", None)
+    sql = _generate(tree, dialect)
+    used = {name: value for name, value in query.params.items() if _mentions(sql, name)}
+    return BoundQuery(sql, used)
+
+
+def _mentions(sql: str, name: str) -> bool:
+    return re.search(rf"(?<![:\w]):{re.escape(name)}(?!\w)", sql) is not None
+
+
 def with_unique_names(query: BoundQuery, dialect: str) -> BoundQuery:
     """Alias repeated output names (`a, a` -> `a, a_1`), which a wrapping query cannot select.
 

@@ -363,7 +363,12 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         limit: int | None,
         count_rows: bool,
     ) -> RetrievedPage:
-        from toucan_connectors.sql.query import SUBQUERY_ALIAS, page_query, with_unique_names
+        from toucan_connectors.sql.query import (
+            SUBQUERY_ALIAS,
+            count_query,
+            page_query,
+            with_unique_names,
+        )
 
         if offset == 0 and limit is None:
             df, columns = self._fetch(conn, query.to_text())
@@ -381,8 +386,10 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         if count_rows:
             total = _total_from_short_page(len(df), offset, limit)
             if total is None:
-                unique = with_unique_names(query, self.sqlglot_dialect)
-                total = self._count(conn, unique.to_text().columns().subquery(SUBQUERY_ALIAS))
+                counted = count_query(query, self.sqlglot_dialect)
+                if counted is None:
+                    counted = with_unique_names(query, self.sqlglot_dialect)
+                total = self._count(conn, counted.to_text().columns().subquery(SUBQUERY_ALIAS))
         return RetrievedPage(df, total, _type_names(columns))
 
     def _filtered_page(
@@ -478,6 +485,16 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         Each frame's index continues the previous one's, so concatenated they equal `get_df`.
         At least one (possibly empty) batch is yielded.
         """
+        batches = self._stream_batches(data_source, permissions, batch_size, as_arrow)
+        return self._named_stream(data_source, batches)
+
+    def _stream_batches(
+        self,
+        data_source: SQLDataSource,
+        permissions: Permissions | None,
+        batch_size: int,
+        as_arrow: bool,
+    ) -> Iterator[Any]:
         if batch_size < 1:
             raise InvalidDataSourceError(f"batch_size must be at least 1 (got {batch_size}).")
         rendered = data_source.rendered()
