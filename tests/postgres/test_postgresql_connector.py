@@ -186,6 +186,17 @@ def test_sum_of_bigints_is_numeric(connector):
     assert_frame_equal(df, pd.DataFrame({"s": [3.0]}))
 
 
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_unsized_numeric_is_float_and_a_cast_keeps_it_exact(connector, fast_path):
+    values = "(VALUES (9007199254740992::bigint), (1)) AS v(x)"
+    query = f"SELECT sum(x) AS s, sum(x)::numeric(20,0) AS exact FROM {values}"
+
+    df = connector.model_copy(update={"fast_path": fast_path}).get_df(data_source(query))
+
+    expected = pd.DataFrame({"s": [9007199254740992.0], "exact": objects(9007199254740993)})
+    assert_frame_equal(df, expected)
+
+
 def test_describe_gives_provider_types(connector, wide):
     described = connector.describe(data_source(f"SELECT i, n12, tstz, tags FROM {wide}"))
 

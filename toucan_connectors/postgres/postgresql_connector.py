@@ -83,6 +83,9 @@ class PostgresConnector(SQLConnector, data_source_model=PostgresDataSource):
         "cannot be wrapped for permission filters or counts: name the columns, repeated names "
         "are then aliased for you.",
         "`time` and `timetz` columns come back as Python time objects (object dtype).",
+        "NUMERIC without a precision (`numeric`, `sum()` of bigints) comes back as float64, "
+        "exact up to 2**53 only: cast it to numeric(p,0) or numeric(p,s) in the query to keep "
+        "larger values exact.",
     )
 
     host: str = Field(description="Host name or IP address of the server.")
