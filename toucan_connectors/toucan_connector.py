@@ -23,7 +23,7 @@ import sys
 import time
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr, ValidationError
@@ -68,6 +68,7 @@ __all__ = [
 ]
 
 Permissions = Mapping[str, Any]
+_Item = TypeVar("_Item")
 
 
 class ToucanDataSource(BaseModel):
@@ -312,6 +313,11 @@ class ToucanConnector(BaseModel):
             mode="python", exclude={"name", "cache_ttl", "retry_policy", "identifier"}
         )
         return fingerprint_secrets(fields)  # type: ignore[no-any-return]
+
+    def _named_stream(self, data_source: Any, stream: Iterator[_Item]) -> Iterator[_Item]:
+        """Yield from `stream`, prefixing its input errors as `get_df` does."""
+        with self._naming(data_source):
+            yield from stream
 
     @contextlib.contextmanager
     def _naming(self, data_source: Any) -> Iterator[None]:

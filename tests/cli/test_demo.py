@@ -168,7 +168,8 @@ def test_bad_permission_pushed_to_sql_is_an_input_error(
 ) -> None:
     result = cli("query", DEMO, "cars", "--permissions", permissions, "-f", "csv", *slicing)
 
-    assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")
+    prefix = 'Data source "cars" of connector "sample" (SQLite): '
+    assert (result.exit_code, result.stderr) == (2, f"Error: {prefix}{message}\n")
 
 
 def test_invalid_data_source_message_has_no_pydantic_prefix(cli: Cli, tmp_path: Path) -> None:

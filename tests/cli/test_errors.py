@@ -215,8 +215,8 @@ def test_template_variable_not_given(cli: Cli, tmp_path: Path) -> None:
 
     assert (result.exit_code, result.stderr) == (
         2,
-        'Error: Template \'{{ region }}\' uses "region", which is not defined: add "region" '
-        'to the data source\'s "parameters".\n',
+        'Error: Data source "d" of connector "c" (Tiny): Template \'{{ region }}\' uses '
+        '"region", which is not defined: add "region" to the data source\'s "parameters".\n',
     )
 
 
@@ -301,6 +301,7 @@ def test_template_variable_not_given(cli: Cli, tmp_path: Path) -> None:
         ),
         pytest.param(
             ["--permissions", '{"column": "pop", "operator": "near", "value": 1}'],
+            'Data source "all_cities" of connector "cities" (Tiny): '
             "Invalid permission {'column': 'pop', 'operator': 'near', 'value': 1}: operator "
             '"near" is not one of eq, ne, lt, le, gt, ge, in, nin, matches, notmatches, isnull, '
             "notnull.",
@@ -503,8 +504,8 @@ def test_permission_on_a_missing_column_is_an_input_error(cli: Cli, config_file:
 
     assert (result.exit_code, result.stderr) == (
         2,
-        'Error: Permission column "nope" is not in the result: use one of city, country, pop, '
-        "area, since.\n",
+        'Error: Data source "all_cities" of connector "cities" (Tiny): Permission column "nope" '
+        "is not in the result: use one of city, country, pop, area, since.\n",
     )
 
 
@@ -515,7 +516,8 @@ def test_permission_with_an_invalid_regex_is_an_input_error(cli: Cli, config_fil
 
     assert (result.exit_code, result.stderr) == (
         2,
-        "Error: Invalid permission {'column': 'city', 'operator': 'matches', 'value': '(['}: its "
+        'Error: Data source "all_cities" of connector "cities" (Tiny): '
+        "Invalid permission {'column': 'city', 'operator': 'matches', 'value': '(['}: its "
         "regular expression does not compile (unterminated character set at position 1).\n",
     )
 

@@ -275,6 +275,16 @@ class MongoConnector(ToucanConnector, DiscoverableConnector, data_source_model=M
         Raises:
             UnsupportedFeatureError: with `as_arrow`, a column mixes types Arrow cannot hold.
         """
+        batches = self._stream_batches(data_source, permissions, batch_size, as_arrow)
+        return self._named_stream(data_source, batches)
+
+    def _stream_batches(
+        self,
+        data_source: MongoDataSource,
+        permissions: Permissions | None,
+        batch_size: int,
+        as_arrow: bool,
+    ) -> Iterator[Any]:
         if batch_size < 1:
             raise InvalidDataSourceError(f"batch_size must be at least 1 (got {batch_size}).")
         rendered = data_source.rendered()
