@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 
 import pytest
-from conftest import RawServer
 from pytest_httpserver import HTTPServer
 
 from toucan_connectors.errors import ConnectionFailedError, InvalidConfigurationError, ProviderError
 from toucan_connectors.http.client import HttpClient, HttpRequest, HttpStatusError, redact_text
 from toucan_connectors.retry import RetryPolicy
+
+# A local server answering the given bytes, by port (the `raw_server` fixture of conftest.py).
+RawServer = Callable[[bytes], int]
 
 FAST = RetryPolicy(max_attempts=3, wait_time=0.01, max_wait=0.01, jitter=0.0, max_delay=5.0)
 
