@@ -732,3 +732,18 @@ def test_permissions_on_a_star_join_with_shared_names_ask_for_aliases(
 
     with pytest.raises(InvalidDataSourceError, match=r"give them distinct aliases in the query"):
         connector.get_df(source(shared_names), permissions=permission)
+
+
+def test_a_named_lock_is_released_when_the_data_source_returns(
+    connector: MySQLConnector, admin: pymysql.connections.Connection
+) -> None:
+    name = f"tc_lock_{uuid.uuid4().hex[:8]}"
+    standard = connector.model_copy(update={"fast_path": False})
+
+    df = standard.get_df(source(f"SELECT GET_LOCK('{name}', 0) AS got"))
+
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT IS_FREE_LOCK(%s)", (name,))
+        assert (df["got"].tolist(), cursor.fetchone()) == ([1], (1,))
+    assert standard.get_engine(MYSQL_DATABASE).pool.checkedin() == 1
+    standard.close()

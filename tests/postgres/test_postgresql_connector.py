@@ -602,3 +602,17 @@ def test_templates_in_array_subscripts_and_json_paths_are_bound(connector, creat
             {"tag": pd.array(["b"], dtype="str"), "leaf": pd.array(["deep"], dtype="str")}
         ),
     )
+
+
+def test_an_advisory_lock_is_released_when_the_data_source_returns(connector, pg_admin):
+    standard = connector.model_copy(update={"fast_path": False})
+
+    standard.get_df(data_source("SELECT pg_advisory_lock(424242) IS NULL AS locked"))
+
+    with pg_admin.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 424242"
+        )
+        assert cursor.fetchone() == (0,)
+    assert standard.get_engine(PG_DATABASE).pool.checkedin() == 1
+    standard.close()

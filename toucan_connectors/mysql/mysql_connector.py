@@ -69,6 +69,7 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
     driver_package: ClassVar[str | None] = "PyMySQL"
     extra: ClassVar[str] = "mysql"
     sqlglot_dialect: ClassVar[str] = "mysql"
+    release_locks_sql: ClassVar[str | None] = "SELECT RELEASE_ALL_LOCKS()"
     template_dialect: ClassVar[SqlDialect | None] = "mysql"
     limitations: ClassVar[tuple[str, ...]] = (
         "Functions a SELECT may call that read server files (LOAD_FILE) are not blocked: "

@@ -68,6 +68,7 @@ class PostgresConnector(SQLConnector, data_source_model=PostgresDataSource):
     driver_package: ClassVar[str | None] = "psycopg2-binary"
     extra: ClassVar[str] = "postgres"
     sqlglot_dialect: ClassVar[str] = "postgres"
+    release_locks_sql: ClassVar[str | None] = "SELECT pg_advisory_unlock_all()"
     template_dialect: ClassVar[SqlDialect | None] = "postgres"
     fast_driver: ClassVar[str | None] = "adbc_postgresql"
     limitations: ClassVar[tuple[str, ...]] = (

@@ -37,6 +37,7 @@ class RedshiftConnector(PostgresConnector, data_source_model=RedshiftDataSource)
 
     extra: ClassVar[str] = "redshift"
     sqlglot_dialect: ClassVar[str] = "redshift"
+    release_locks_sql: ClassVar[str | None] = None  # Redshift has no advisory locks
     template_dialect: ClassVar[SqlDialect | None] = "postgres"
     # Redshift reads a backslash in a string as an escape, PostgreSQL (tested here) does not:
     # a query is run only when both readings see the same single statement.

@@ -117,6 +117,9 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
     """Schemas `get_model` skips unless asked for by name."""
     fast_driver: ClassVar[str | None] = None
     """Arrow driver of the fast path (see `sql/arrow_reader.py`); None: standard path only."""
+    release_locks_sql: ClassVar[str | None] = None
+    """SQL that frees a session's locks (GET_LOCK, advisory locks) as a connection returns to
+    the pool, so none outlives the data source that took it."""
     transient_errors: ClassVar[tuple[type[BaseException], ...]] = (ConnectionFailedError,)
     status_steps: ClassVar[tuple[str, ...]] = (
         "Host resolved",
@@ -247,6 +250,8 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             self._engine_url(database), pool_pre_ping=True, connect_args=self._connect_args()
         )
         self._configure_engine(engine)
+        if self.release_locks_sql:
+            sa.event.listen(engine, "reset", _lock_releaser(self.release_locks_sql))
         return engine
 
     def _pooled(self, kind: str, database: str | None, create: Callable[[str | None], Any]) -> Any:
@@ -797,6 +802,28 @@ def _returning_rows(result: sa.CursorResult[Any]) -> sa.CursorResult[Any]:
         result.close()
         raise _NoResultError
     return result
+
+
+def _lock_releaser(sql: str) -> Callable[[Any, Any, Any], None]:
+    """A pool `reset` listener running `sql` on each connection that comes back to the pool.
+
+    If it fails, the pool closes the connection instead of reusing it: the server then frees
+    the session's locks itself.
+    """
+
+    def _release(dbapi_connection: Any, record: Any, state: Any) -> None:
+        if dbapi_connection is None or state.terminate_only:
+            return
+        dbapi_connection.rollback()  # a failed transaction would refuse the statement
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(sql)
+            cursor.fetchall()
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()
+
+    return _release
 
 
 def _compare_as_dates(
