@@ -747,3 +747,29 @@ def test_a_named_lock_is_released_when_the_data_source_returns(
         assert (df["got"].tolist(), cursor.fetchone()) == ([1], (1,))
     assert standard.get_engine(MYSQL_DATABASE).pool.checkedin() == 1
     standard.close()
+
+
+@pytest.mark.parametrize(
+    ("schema", "found"), [("no_such_schema_tc", []), (MYSQL_DATABASE, ["table"]), (None, ["table"])]
+)
+def test_get_model_filters_by_schema_the_database_is(
+    connector: MySQLConnector, create_table: CreateTable, schema: str | None, found: list[str]
+) -> None:
+    table = create_table("sch", "id int")
+
+    model = connector.get_model(
+        db_name=MYSQL_DATABASE, schema_name=schema, table_name=table, exclude_columns=True
+    )
+
+    assert [item["type"] for item in model] == found
+
+
+def test_get_model_closes_the_pools_of_the_databases_it_explored(
+    connector: MySQLConnector, create_table: CreateTable
+) -> None:
+    create_table("pool", "id int")
+
+    tables = connector.get_model(exclude_columns=True)
+
+    assert MYSQL_DATABASE in {item["database"] for item in tables}
+    assert [key for key in connector._pools.items if key[1] is not None] == []

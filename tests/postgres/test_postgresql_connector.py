@@ -616,3 +616,9 @@ def test_an_advisory_lock_is_released_when_the_data_source_returns(connector, pg
         assert cursor.fetchone() == (0,)
     assert standard.get_engine(PG_DATABASE).pool.checkedin() == 1
     standard.close()
+
+
+def test_get_model_keeps_only_the_default_databases_pool(connector):
+    connector.get_model(exclude_columns=True)
+
+    assert list(connector._pools.items) == [("engine", PG_DATABASE)]

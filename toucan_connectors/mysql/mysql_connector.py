@@ -84,7 +84,8 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
         "Permissions on a query whose output repeats a name (SELECT * over a join sharing a "
         "column) are refused: MySQL cannot wrap it; alias the columns apart.",
         "get_model reports columns with their MySQL COLUMN_TYPE text (`int(11)`, "
-        "`varchar(10)`); a database has no schemas, so `schema` is always empty.",
+        "`varchar(10)`); a database is its own only schema, so `schema` is empty and a "
+        "schema_name other than the database's name finds no table.",
     )
 
     host: str = Field(description="Server host name or IP address.")
@@ -252,6 +253,9 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
     ) -> list[TableInfo]:
         import sqlalchemy as sa
 
+        if schema is not None and schema != database:
+            # A MySQL database is its own only schema.
+            return []
         columns: dict[str, list[ColumnInfo]] = {}
         if not exclude_columns:
             for table_name, name, column_type_name in conn.execute(

@@ -50,6 +50,10 @@ def list_model_with_info(
                 message,
             )
             unreachable[database] = message
+        finally:
+            if (database or None) != connector._default_database():
+                # Explored once: its pool would keep idle connections to every database.
+                connector._drop_pool("engine", database or None)
     return tables, {"unreachable_databases": unreachable}
 
 

@@ -289,6 +289,13 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             values.append((name, repr(value)))
         return hashlib.sha256(repr(values).encode()).hexdigest()
 
+    def _drop_pool(self, kind: str, database: str | None) -> None:
+        """Close the `kind` pool of `database`, if one is open."""
+        with self._pools.lock:
+            found = self._pools.items.pop((kind, database or self._default_database()), None)
+        if found is not None:
+            found[1].dispose()
+
     def close(self) -> None:
         """Close every pooled connection of this connector."""
         with self._pools.lock:
