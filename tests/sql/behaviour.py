@@ -141,6 +141,15 @@ class SQLConnectorBehaviour:
         with pytest.raises(ValueError, match="set exactly one of them"):
             backend.data_source("SELECT 1", table="x")
 
+    @pytest.mark.parametrize("fields", [{"table": "nope_tc"}, {"query": "SELECT * FROM nope_tc"}])
+    def test_a_missing_table_is_an_input_error_pointing_at_discover(self, backend, fields):
+        ds = backend.data_source(**fields)
+
+        with pytest.raises(InvalidDataSourceError, match=r"reads a table that does not exist"):
+            backend.connector.get_df(ds)
+        with pytest.raises(InvalidDataSourceError, match=r"discover \(get_model\) lists the"):
+            backend.connector.get_slice(ds, limit=2, get_row_count=True)
+
     def test_two_statements_are_refused(self, backend, city):
         ds = backend.data_source(f"SELECT * FROM {city}; DELETE FROM {city}")
 

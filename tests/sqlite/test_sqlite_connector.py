@@ -505,3 +505,15 @@ def test_a_date_permission_that_is_no_date_is_refused_on_the_sample() -> None:
 
     with pytest.raises(InvalidDataSourceError, match="which is not a date: write an ISO 8601"):
         connector.get_df(ds, permissions=permission)
+
+
+def test_a_list_parameter_outside_in_is_an_input_error(city: SQLiteConnector) -> None:
+    ds = source("SELECT name FROM city WHERE pop >= {{ min_pop }}", parameters={"min_pop": [1, 2]})
+
+    with pytest.raises(InvalidDataSourceError) as raised:
+        city.get_df(ds)
+
+    assert str(raised.value).endswith(
+        'Data source "d" compares a list with a single value (row value misused): a list '
+        "parameter only goes after IN (`col IN {{ names }}`); pass one value otherwise."
+    )

@@ -37,6 +37,7 @@ _UNKNOWN_DATABASE = 1049
 _DATABASE_ACCESS_DENIED = 1044
 _READ_ONLY_TRANSACTION = 1792
 _DUPLICATE_COLUMN = 1060
+_NO_SUCH_TABLE = 1146
 # MySQL has no OFFSET without LIMIT; its manual's answer is the largest LIMIT there is.
 _NO_LIMIT = 18446744073709551615
 # Double-quoted text must stay a string literal: drop ANSI_QUOTES (and ANSI, which implies it).
@@ -192,6 +193,9 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
         if code in (_UNKNOWN_DATABASE, _DATABASE_ACCESS_DENIED):
             return CONNECT_STEPS[2]
         return CONNECT_STEPS[0]
+
+    def _is_missing_table(self, error: BaseException) -> bool:
+        return bool(error.args) and error.args[0] == _NO_SUCH_TABLE
 
     def _is_read_only_violation(self, error: BaseException) -> bool:
         return bool(error.args) and error.args[0] == _READ_ONLY_TRANSACTION

@@ -25,6 +25,7 @@ SSLMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-
 
 # SQLSTATE 25006: read_only_sql_transaction.
 _READ_ONLY_SQLSTATE = "25006"
+_UNDEFINED_TABLE = "42P01"
 _AUTH_MESSAGES = (
     "password authentication failed",
     "no password supplied",
@@ -168,6 +169,9 @@ class PostgresConnector(SQLConnector, data_source_model=PostgresDataSource):
         if any(marker in message for marker in _AUTH_MESSAGES) and "FATAL" in message:
             return CONNECT_STEPS[1]
         return CONNECT_STEPS[0]
+
+    def _is_missing_table(self, error: BaseException) -> bool:
+        return getattr(error, "pgcode", None) == _UNDEFINED_TABLE
 
     def _is_read_only_violation(self, error: BaseException) -> bool:
         """Whether the server refused a write because the transaction is read-only."""

@@ -187,6 +187,10 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         """Dialect hook: whether a driver error is a write refused by the read-only transaction."""
         return False
 
+    def _is_missing_table(self, error: BaseException) -> bool:
+        """Dialect hook: whether a driver error says the query names a table that is not there."""
+        return False
+
     def _exact_permission_predicate(
         self, conn: sa.Connection, predicate: sa.ColumnElement[bool], text_columns: list[str]
     ) -> sa.ColumnElement[bool]:
@@ -662,6 +666,11 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             return InvalidDataSourceError(
                 f'Data source "{data_source}" tried to change the database ({message}): '
                 "data sources run in read-only transactions, so write a SELECT."
+            )
+        if self._is_missing_table(original):
+            return InvalidDataSourceError(
+                f'Data source "{data_source}" reads a table that does not exist ({message}): '
+                "fix its `table` or its query; discover (get_model) lists the tables there are."
             )
         return ProviderError(
             f'The "{self._label()}" connector could not run data source "{data_source}": '

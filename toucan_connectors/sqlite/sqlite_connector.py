@@ -198,7 +198,18 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
                 f'Data source "{data_source}" was refused by SQLite ({text}): the connector '
                 "cannot load extensions (load_extension); write the query without them."
             )
+        if isinstance(original, sqlite3.OperationalError) and text == "row value misused":
+            return InvalidDataSourceError(
+                f'Data source "{data_source}" compares a list with a single value ({text}): a '
+                "list parameter only goes after IN (`col IN {{ names }}`); pass one value "
+                "otherwise."
+            )
         return super()._query_error(data_source, message, original)
+
+    def _is_missing_table(self, error: BaseException) -> bool:
+        return isinstance(error, sqlite3.OperationalError) and str(error).startswith(
+            "no such table:"
+        )
 
     def _list_databases(self) -> list[str]:
         return ["main"]
