@@ -521,6 +521,17 @@ class SQLConnectorBehaviour:
 
         assert (df["id"].tolist(), in_frame["id"].tolist()) == (ids, ids)
 
+    def test_pages_of_a_query_ordered_by_a_unique_key_are_get_df_rows(self, backend):
+        rows = [(n, n % 3) for n in range(1, 31)]
+        table = backend.create_table("ties", "id int, grp int", rows)
+        ds = backend.data_source(f"SELECT id, grp FROM {table} ORDER BY grp, id")
+        whole = backend.connector.get_df(ds)
+
+        pages = [backend.connector.get_slice(ds, offset=o, limit=7).df for o in range(0, 30, 7)]
+
+        assert_frame_equal(pd.concat(pages, ignore_index=True), whole)
+        assert whole["id"].tolist()[:3] == [3, 6, 9]
+
     def test_permissions_order_by_the_output_name_an_alias_shadows(self, backend):
         table = backend.create_table("ao", "id int, g int", [(1, 9), (2, 8), (3, 7), (4, 6)])
         ds = backend.data_source(f"SELECT id AS g, g AS id FROM {table} ORDER BY g")

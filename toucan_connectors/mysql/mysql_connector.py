@@ -73,6 +73,8 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
     release_locks_sql: ClassVar[str | None] = "SELECT RELEASE_ALL_LOCKS()"
     template_dialect: ClassVar[SqlDialect | None] = "mysql"
     limitations: ClassVar[tuple[str, ...]] = (
+        "Rows that tie on the query's ORDER BY may come in any order, so pages of such a query "
+        "can overlap: order by a unique key.",
         "Functions a SELECT may call that read server files (LOAD_FILE) are not blocked: "
         "connect with a user that lacks the FILE privilege.",
         "BOOLEAN columns come back as Int64 holding 0 and 1: the server stores them as "

@@ -77,6 +77,8 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
     template_dialect: ClassVar[SqlDialect | None] = "sqlite"
     status_steps: ClassVar[tuple[str, ...]] = ("File exists", "File opened", "File is a database")
     limitations: ClassVar[tuple[str, ...]] = (
+        "Rows that tie on the query's ORDER BY may come in any order, so pages of such a query "
+        "can overlap: order by a unique key.",
         "Reading a database in WAL mode may leave its -wal and -shm files beside it, as SQLite "
         "needs them to read; the database file itself is never changed.",
         "NUMERIC and DECIMAL columns come back as float64: SQLite stores them as floating-point "
