@@ -773,3 +773,45 @@ def test_get_model_closes_the_pools_of_the_databases_it_explored(
 
     assert MYSQL_DATABASE in {item["database"] for item in tables}
     assert [key for key in connector._pools.items if key[1] is not None] == []
+
+
+def test_query_timeout_stops_a_slow_query_with_a_clear_error(connector: MySQLConnector) -> None:
+    import time
+
+    from toucan_connectors.errors import ProviderError
+
+    slow = connector.model_copy(update={"query_timeout": 1})
+    started = time.perf_counter()
+
+    with pytest.raises(ProviderError) as raised:
+        slow.get_df(source("SELECT SLEEP(5) AS s"))
+
+    assert time.perf_counter() - started < 4
+    assert str(raised.value).endswith(
+        "ran longer than the connector's query_timeout (1 s) and the server stopped it ((1969, "
+        "'Query execution was interrupted (max_statement_time exceeded)')): make the query "
+        "faster, or raise query_timeout."
+    )
+    slow.close()
+
+
+def test_a_stored_function_that_writes_is_refused_by_the_server(
+    connector: MySQLConnector, admin: pymysql.connections.Connection, create_table: CreateTable
+) -> None:
+    table = create_table("written", "a int")
+    function = f"{table}_f"
+    with admin.cursor() as cursor:
+        cursor.execute(
+            f"CREATE FUNCTION `{function}`() RETURNS INT MODIFIES SQL DATA "
+            f"BEGIN INSERT INTO `{table}` VALUES (1); RETURN 1; END"
+        )
+    try:
+        with pytest.raises(InvalidDataSourceError, match="run in read-only transactions"):
+            connector.get_df(source(f"SELECT `{function}`() AS f"))
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP FUNCTION `{function}`")
+            cursor.execute(f"SELECT count(*) FROM `{table}`")
+            written = cursor.fetchone()
+
+    assert written == (0,)

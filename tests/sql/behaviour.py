@@ -84,7 +84,7 @@ class SQLConnectorBehaviour:
 
     @pytest.fixture
     def city(self, backend: SQLBackend) -> str:
-        return backend.create_table("city", "name varchar(50), pop int", CITY_ROWS)
+        return backend.create_table("city", "name text, pop int", CITY_ROWS)
 
     @pytest.fixture
     def people(self, backend: SQLBackend) -> str:

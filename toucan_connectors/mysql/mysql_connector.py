@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr, model_validator
 from typing_extensions import Self
 
 from toucan_connectors.discovery import ColumnInfo, TableInfo
-from toucan_connectors.errors import InvalidDataSourceError, ToucanConnectorError
+from toucan_connectors.errors import InvalidDataSourceError, ProviderError, ToucanConnectorError
 from toucan_connectors.mysql.types import FieldType, column_type, decoders, read_field_types
 from toucan_connectors.slicing import RetrievedPage
 from toucan_connectors.sql.sql_connector import CONNECT_STEPS, SQLConnector, SQLDataSource
@@ -38,6 +38,8 @@ _DATABASE_ACCESS_DENIED = 1044
 _READ_ONLY_TRANSACTION = 1792
 _DUPLICATE_COLUMN = 1060
 _NO_SUCH_TABLE = 1146
+# MariaDB's max_statement_time and MySQL's max_execution_time.
+_STATEMENT_TIMEOUTS = (1969, 3024)
 # MySQL has no OFFSET without LIMIT; its manual's answer is the largest LIMIT there is.
 _NO_LIMIT = 18446744073709551615
 # Double-quoted text must stay a string literal: drop ANSI_QUOTES (and ANSI, which implies it).
@@ -211,6 +213,12 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
                 f'Data source "{data_source}" returns two columns of one name ({message}), '
                 "which MySQL cannot filter: give them distinct aliases in the query "
                 "(SELECT a.id AS a_id, b.id AS b_id ...) instead of SELECT *."
+            )
+        if original.args and original.args[0] in _STATEMENT_TIMEOUTS:
+            return ProviderError(
+                f'Data source "{data_source}" ran longer than the connector\'s query_timeout '
+                f"({self.query_timeout} s) and the server stopped it ({message}): make the query "
+                "faster, or raise query_timeout."
             )
         return super()._query_error(data_source, message, original)
 
