@@ -350,6 +350,17 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         count_rows: bool,
     ) -> RetrievedPage:
         """Return one page, with permissions, LIMIT/OFFSET and COUNT(*) pushed into SQL."""
+        with self._missing_table_errors(data_source):
+            return self._retrieve_bound_page(data_source, permissions, offset, limit, count_rows)
+
+    def _retrieve_bound_page(
+        self,
+        data_source: SQLDataSource,
+        permissions: Permissions | None,
+        offset: int,
+        limit: int | None,
+        count_rows: bool,
+    ) -> RetrievedPage:
         query = self._bound_query(data_source)
         database = data_source.database
         logger.debug(
@@ -656,6 +667,21 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
                 "value to text in the query, or leave it out."
             ) from exc
 
+    @contextmanager
+    def _missing_table_errors(self, data_source: SQLDataSource) -> Iterator[None]:
+        """Make the server's refusal of a data source's missing `table` an input error."""
+        try:
+            yield
+        except ProviderError as exc:
+            cause = exc.__cause__
+            original = getattr(cause, "orig", None) or cause
+            if data_source.table and original is not None and self._is_missing_table(original):
+                raise InvalidDataSourceError(
+                    f'The table "{data_source.table}" of data source "{data_source.domain}" does '
+                    "not exist: fix `table`; discover (get_model) lists the tables there are."
+                ) from exc
+            raise
+
     def _query_error(
         self, data_source: str, message: str, original: BaseException
     ) -> ToucanConnectorError:
@@ -667,11 +693,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
                 f'Data source "{data_source}" tried to change the database ({message}): '
                 "data sources run in read-only transactions, so write a SELECT."
             )
-        if self._is_missing_table(original):
-            return InvalidDataSourceError(
-                f'Data source "{data_source}" reads a table that does not exist ({message}): '
-                "fix its `table` or its query; discover (get_model) lists the tables there are."
-            )
+
         return ProviderError(
             f'The "{self._label()}" connector could not run data source "{data_source}": '
             f"{message}. Fix the query, or check it with describe()."
