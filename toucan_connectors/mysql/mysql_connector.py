@@ -75,6 +75,9 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
     release_locks_sql: ClassVar[str | None] = "SELECT RELEASE_ALL_LOCKS()"
     template_dialect: ClassVar[SqlDialect | None] = "mysql"
     limitations: ClassVar[tuple[str, ...]] = (
+        "A query whose own LIMIT or OFFSET is not a plain number (LIMIT ALL, LIMIT 2 + 3, "
+        "FETCH ... WITH TIES), or that the SQL parser cannot read, is read whole and paged in "
+        "Python: a preview of it costs a full read; write plain numbers in LIMIT and OFFSET.",
         "Rows that tie on the query's ORDER BY may come in any order, so pages of such a query "
         "can overlap: order by a unique key.",
         "Functions a SELECT may call that read server files (LOAD_FILE) are not blocked: "

@@ -73,6 +73,9 @@ class PostgresConnector(SQLConnector, data_source_model=PostgresDataSource):
     template_dialect: ClassVar[SqlDialect | None] = "postgres"
     fast_driver: ClassVar[str | None] = "adbc_postgresql"
     limitations: ClassVar[tuple[str, ...]] = (
+        "A query whose own LIMIT or OFFSET is not a plain number (LIMIT ALL, LIMIT 2 + 3, "
+        "FETCH ... WITH TIES), or that the SQL parser cannot read, is read whole and paged in "
+        "Python: a preview of it costs a full read; write plain numbers in LIMIT and OFFSET.",
         "Functions a SELECT may call that read server files or change settings (pg_read_file, "
         "set_config) are not blocked: connect with a role that lacks those privileges.",
         "Rows that tie on the query's ORDER BY may come in any order, so pages of such a query "

@@ -77,6 +77,9 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
     template_dialect: ClassVar[SqlDialect | None] = "sqlite"
     status_steps: ClassVar[tuple[str, ...]] = ("File exists", "File opened", "File is a database")
     limitations: ClassVar[tuple[str, ...]] = (
+        "A query whose own LIMIT or OFFSET is not a plain number (LIMIT ALL, LIMIT 2 + 3, "
+        "FETCH ... WITH TIES), or that the SQL parser cannot read, is read whole and paged in "
+        "Python: a preview of it costs a full read; write plain numbers in LIMIT and OFFSET.",
         "Rows that tie on the query's ORDER BY may come in any order, so pages of such a query "
         "can overlap: order by a unique key.",
         "Reading a database in WAL mode may leave its -wal and -shm files beside it, as SQLite "
