@@ -74,6 +74,7 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
     sqlglot_dialect: ClassVar[str] = "mysql"
     release_locks_sql: ClassVar[str | None] = "SELECT RELEASE_ALL_LOCKS()"
     template_dialect: ClassVar[SqlDialect | None] = "mysql"
+    fast_driver: ClassVar[str | None] = "connectorx_mysql"  # see mysql/fast_reader.py
     limitations: ClassVar[tuple[str, ...]] = (
         "A query whose own LIMIT or OFFSET is not a plain number (LIMIT ALL, LIMIT 2 + 3, "
         "FETCH ... WITH TIES), or that the SQL parser cannot read, is read whole and paged in "

@@ -866,6 +866,10 @@ def read_fast(
     path would only meet it again (after as long again, for a statement timeout). Only a value
     the fast path cannot convert (found while reading) makes the query run a second time.
     """
+    if connector.fast_path and connector.fast_driver == "connectorx_mysql":
+        from toucan_connectors.mysql import fast_reader
+
+        return fast_reader.read_fast(connector, query, database)
     reader = _reader_for(connector, database)
     if reader is None:
         return None
@@ -911,6 +915,10 @@ def iter_fast_frames(
     The first batch is read before returning, so a type the fast path cannot convert, or a
     driver error, still leaves the choice of the standard path to the caller.
     """
+    if connector.fast_path and connector.fast_driver == "connectorx_mysql":
+        from toucan_connectors.mysql import fast_reader
+
+        return fast_reader.iter_fast_frames(connector, query, database, batch_size)
     reader = _reader_for(connector, database)
     if reader is None:
         return None
