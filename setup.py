@@ -15,9 +15,14 @@ EXTRAS: dict[str, list[str]] = {
     "mongo": ["pymongo>=4.6"],
     "http_api": ["jq>=1.6", "xmltodict>=0.13"],
     "cli": ["typer>=0.12", "rich>=13", "PyYAML>=6", "pyarrow>=15"],
-    "fast": ["pyarrow>=15", "adbc-driver-postgresql>=1.0", "connectorx>=0.4.6"],
+    "fast": [
+        "pyarrow>=15",
+        "adbc-driver-postgresql>=1.0",
+        "connectorx>=0.4.6",
+        "adbc-driver-sqlite>=1.0",
+    ],
     # The peers `benchmarks/bench_sql.py` compares against; the library does not import them.
-    "bench": ["pyarrow>=15", "connectorx>=0.4", "adbc-driver-sqlite>=1.0"],
+    "bench": ["pyarrow>=15", "connectorx>=0.4"],
     "polars": ["polars>=1.0"],
 }
 EXTRAS["all"] = sorted({requirement for group in EXTRAS.values() for requirement in group})

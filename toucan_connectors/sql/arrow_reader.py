@@ -870,6 +870,10 @@ def read_fast(
         from toucan_connectors.mysql import fast_reader
 
         return fast_reader.read_fast(connector, query, database)
+    if connector.fast_path and connector.fast_driver == "adbc_sqlite":
+        from toucan_connectors.sqlite import fast_reader as sqlite_fast
+
+        return sqlite_fast.read_fast(connector, query)  # type: ignore[arg-type]
     reader = _reader_for(connector, database)
     if reader is None:
         return None
@@ -919,6 +923,10 @@ def iter_fast_frames(
         from toucan_connectors.mysql import fast_reader
 
         return fast_reader.iter_fast_frames(connector, query, database, batch_size)
+    if connector.fast_path and connector.fast_driver == "adbc_sqlite":
+        from toucan_connectors.sqlite import fast_reader as sqlite_fast
+
+        return sqlite_fast.iter_fast_frames(connector, query, batch_size)  # type: ignore[arg-type]
     reader = _reader_for(connector, database)
     if reader is None:
         return None

@@ -75,6 +75,7 @@ class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
     extra: ClassVar[str] = "sqlite"
     sqlglot_dialect: ClassVar[str] = "sqlite"
     template_dialect: ClassVar[SqlDialect | None] = "sqlite"
+    fast_driver: ClassVar[str | None] = "adbc_sqlite"  # see sqlite/fast_reader.py
     status_steps: ClassVar[tuple[str, ...]] = ("File exists", "File opened", "File is a database")
     limitations: ClassVar[tuple[str, ...]] = (
         "A query whose own LIMIT or OFFSET is not a plain number (LIMIT ALL, LIMIT 2 + 3, "
