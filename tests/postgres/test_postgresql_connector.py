@@ -604,18 +604,20 @@ def test_templates_in_array_subscripts_and_json_paths_are_bound(connector, creat
     )
 
 
-def test_an_advisory_lock_is_released_when_the_data_source_returns(connector, pg_admin):
-    standard = connector.model_copy(update={"fast_path": False})
+@pytest.mark.parametrize("fast_path", [False, True], ids=["standard", "fast"])
+def test_an_advisory_lock_is_released_when_the_data_source_returns(connector, pg_admin, fast_path):
+    reader = connector.model_copy(update={"fast_path": fast_path})
 
-    standard.get_df(data_source("SELECT pg_advisory_lock(424242) IS NULL AS locked"))
+    df = reader.get_df(data_source("SELECT pg_advisory_lock(424242) IS NULL AS locked"))
 
     with pg_admin.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 424242"
         )
-        assert cursor.fetchone() == (0,)
-    assert standard.get_engine(PG_DATABASE).pool.checkedin() == 1
-    standard.close()
+        assert (cursor.fetchone(), df["locked"].tolist()) == ((0,), [False])
+    if not fast_path:
+        assert reader.get_engine(PG_DATABASE).pool.checkedin() == 1
+    reader.close()
 
 
 def test_get_model_keeps_only_the_default_databases_pool(connector):

@@ -4,10 +4,11 @@ PostgreSQL is read through ADBC (`adbc-driver-postgresql`): it streams binary CO
 binds parameters server-side, and maps more types than connectorx (which panics on `interval`
 and cannot bind parameters). On 1,000,000 lineitem rows, connectorx is faster than ADBC's own
 conversion to pandas, and our batch-wise conversion of ADBC's stream is about as fast as
-connectorx (0.87x to 1.13x of its time, see benchmarks/README.md). A whole result is built batch by batch while a thread decodes
-the next batch, so the Arrow table never exists whole: numbers and dates are written into arrays
-grown in place, text stays in Arrow chunks. Columns follow the same type policy as the standard
-path (`sql/types.py`), so both paths give identical frames. What ADBC maps badly is fixed up:
+connectorx (0.87x to 1.13x of its time, see benchmarks/README.md). A whole result is built
+batch by batch while a thread decodes the next batch, so the Arrow table never exists whole:
+numbers and dates are written into arrays grown in place, text stays in Arrow chunks. Columns
+follow the same type policy as the standard path (`sql/types.py`), so both paths give identical
+frames. What ADBC maps badly is fixed up:
 
 * NUMERIC arrives as text: cast in Arrow to Int64 / float64, or to exact ints and Decimals;
 * `real` arrives as float32: widened through its shortest text, as psycopg2 reads it;
@@ -542,6 +543,7 @@ class ArrowReader:
         url: sa.URL,
         session_settings: Mapping[str, str] | None = None,
         pool_size: int = 5,
+        on_reset: Callable[[Any, Any, Any], None] | None = None,
     ) -> None:
         import sqlalchemy as sa
 
@@ -553,6 +555,8 @@ class ArrowReader:
             timeout=_POOL_TIMEOUT,
             reset_on_return="rollback",
         )
+        if on_reset is not None:
+            sa.event.listen(self._pool, "reset", on_reset)
 
     def _connect(self) -> Any:
         import adbc_driver_postgresql.dbapi as adbc
@@ -977,6 +981,8 @@ def _reader_for(connector: SQLConnector, database: str | None) -> ArrowReader | 
         logger.debug("No Arrow driver installed; using the standard path")
         return None
 
+    from toucan_connectors.sql.sql_connector import lock_releaser
+
     def _create(key: str | None) -> ArrowReader:
         settings = {"default_transaction_read_only": "on"}
         settings["statement_timeout"] = str((connector.query_timeout or 0) * 1000)
@@ -985,7 +991,9 @@ def _reader_for(connector: SQLConnector, database: str | None) -> ArrowReader | 
             for name, value in connector._connect_args().items()
             if name in ("connect_timeout", "sslmode")
         }
-        return ArrowReader(connector._engine_url(key).update_query_dict(libpq), settings)
+        url = connector._engine_url(key).update_query_dict(libpq)
+        release = connector.release_locks_sql
+        return ArrowReader(url, settings, on_reset=lock_releaser(release) if release else None)
 
     reader: ArrowReader = connector._pooled("fast reader", database, _create)
     return reader

@@ -255,7 +255,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         )
         self._configure_engine(engine)
         if self.release_locks_sql:
-            sa.event.listen(engine, "reset", _lock_releaser(self.release_locks_sql))
+            sa.event.listen(engine, "reset", lock_releaser(self.release_locks_sql))
         return engine
 
     def _pooled(self, kind: str, database: str | None, create: Callable[[str | None], Any]) -> Any:
@@ -842,7 +842,7 @@ def _returning_rows(result: sa.CursorResult[Any]) -> sa.CursorResult[Any]:
     return result
 
 
-def _lock_releaser(sql: str) -> Callable[[Any, Any, Any], None]:
+def lock_releaser(sql: str) -> Callable[[Any, Any, Any], None]:
     """A pool `reset` listener running `sql` on each connection that comes back to the pool.
 
     If it fails, the pool closes the connection instead of reusing it: the server then frees
