@@ -252,6 +252,35 @@ def test_output_over_the_connector_database_is_refused(
     assert database.read_bytes() == before
 
 
+@pytest.mark.parametrize("spelling", ["same", "relative", "symlink"])
+def test_output_over_the_config_file_is_refused(
+    cli: Cli,
+    sales_config: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    spelling: str,
+) -> None:
+    before = sales_config.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    if spelling == "symlink":
+        target = tmp_path / "link.yaml"
+        target.symlink_to(sales_config)
+    else:
+        target = sales_config if spelling == "same" else Path(f"./{sales_config.name}")
+
+    result = cli("query", sales_config, "sales", "--format", "csv", "--output", target)
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f'Error: Cannot write to "{target}": it is the config file "{sales_config}" being '
+        "read; choose another path.\n",
+    )
+    assert (sales_config.read_bytes(), sorted(path.name for path in tmp_path.iterdir())) == (
+        before,
+        sorted(["sales.db", sales_config.name] + (["link.yaml"] if spelling == "symlink" else [])),
+    )
+
+
 def test_debug_logs_the_streamed_retrieval(cli: Cli, sales_config: Path, no_get_df: None) -> None:
     result = cli("--debug", "query", sales_config, "sales", "-f", "csv", "--batch-size", "2")
 

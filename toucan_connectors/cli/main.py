@@ -30,6 +30,7 @@ from toucan_connectors.cli.output import (
     OutputFormat,
     build_model_table,
     build_table,
+    check_output_not_config,
     check_output_not_input,
     choose_format,
     print_table,
@@ -241,6 +242,8 @@ def query(
 ) -> None:
     """Get a data source's DataFrame and print it or write it to a file."""
     chosen = choose_format(output_format, output, to_terminal=stdout_is_terminal())
+    if output is not None:
+        check_output_not_config(output, config)
     connector, data_source = load_config(config).data_source(data_source_name)
     if output is not None:
         owner = f'connector "{connector.name}"'

@@ -29,6 +29,7 @@ __all__ = [
     "StreamShapeError",
     "build_table",
     "check_output_path",
+    "check_output_not_config",
     "check_output_not_input",
     "format_cell",
     "is_missing",
@@ -106,6 +107,23 @@ def check_output_path(output: Path) -> None:
         raise ConfigError(
             f'Cannot write to "{output}": the folder "{output.parent}" does not exist; '
             "create it or choose another path."
+        )
+
+
+def check_output_not_config(output: Path, config: Path) -> None:
+    """Refuse an output path that is the config file being read, through any symlink."""
+    target = output.expanduser().resolve()
+    source = config.expanduser().resolve()
+    try:
+        same = target == source or (
+            target.exists() and source.exists() and os.path.samefile(target, source)
+        )
+    except OSError:
+        same = False
+    if same:
+        raise ConfigError(
+            f'Cannot write to "{output}": it is the config file "{config}" being read; '
+            "choose another path."
         )
 
 
