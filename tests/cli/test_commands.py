@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +32,37 @@ def test_list_shows_every_entry_with_its_extra(cli: Cli, monkeypatch: pytest.Mon
         "Plain    Plain cities   plain    no\n"
         "Tiny     Tiny cities    tiny     yes\n",
     )
+
+
+def test_installed_needs_every_module_of_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None) -> ModuleSpec | None:
+        return None if name == "jq" else real_find_spec(name, package)
+
+    before = (cli_main.describe_extra("http_api"), cli_main.describe_extra("cli"))
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+    assert (before, cli_main.describe_extra("http_api"), cli_main.describe_extra("cli")) == (
+        ("yes", "yes"),
+        "no",
+        "yes",
+    )
+
+
+def test_installed_is_no_when_a_distribution_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    installed = cli_main.distribution_modules()
+    del installed["xmltodict"]
+    monkeypatch.setattr(cli_main, "distribution_modules", lambda: installed)
+
+    assert (cli_main.describe_extra("http_api"), cli_main.describe_extra("mongo")) == (
+        "no",
+        "yes",
+    )
+
+
+def test_installed_is_unknown_for_an_extra_the_metadata_lacks() -> None:
+    assert cli_main.describe_extra("tiny") == "unknown"
 
 
 def test_schema_prints_connector_and_data_source_schemas(cli: Cli) -> None:

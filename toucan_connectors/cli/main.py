@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import math
@@ -430,22 +431,51 @@ def parse_permissions_option(text: str | None) -> dict[str, Any] | None:
 
 
 def describe_extra(extra: str) -> str:
-    """Return "yes" or "no" for an extra, or "unknown" when the package has no metadata."""
+    """Return "yes" when every module the extra installs imports, "no", or "unknown".
+
+    "unknown" means the package has no metadata or its metadata does not know the extra (a
+    connector added since the last install). Extra names are compared normalised, so `http_api`
+    matches the `http-api` that packaging tools record.
+    """
     try:
         requirements = metadata.requires("toucan-connectors") or []
+        provided = metadata.metadata("toucan-connectors").get_all("Provides-Extra") or []
     except metadata.PackageNotFoundError:
         return "unknown"
+    wanted = _normalised(extra)
+    if wanted not in {_normalised(name) for name in provided}:
+        return "unknown"
 
+    modules = distribution_modules()
     for requirement in requirements:
         marker = _EXTRA_MARKER.search(requirement)
         name = _REQUIREMENT_NAME.match(requirement)
-        if marker is None or marker.group(1) != extra or name is None:
+        if marker is None or _normalised(marker.group(1)) != wanted or name is None:
             continue
-        try:
-            metadata.version(name.group(1))
-        except metadata.PackageNotFoundError:
+        names = modules.get(_normalised(name.group(1)))
+        if not names or not all(_importable(module) for module in names):
             return "no"
     return "yes"
+
+
+def distribution_modules() -> dict[str, list[str]]:
+    """Map each installed distribution's normalised name to the top-level modules it provides."""
+    modules: dict[str, list[str]] = {}
+    for module, distributions in metadata.packages_distributions().items():
+        for distribution in distributions:
+            modules.setdefault(_normalised(distribution), []).append(module)
+    return modules
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def stdout_is_terminal() -> bool:
