@@ -15,7 +15,12 @@ from cli_support import Cli
 from rich.console import Console
 
 from toucan_connectors.cli import main as cli_main
-from toucan_connectors.cli.output import OutputFormat, StreamShapeError, write_batches
+from toucan_connectors.cli.output import (
+    OutputFormat,
+    StreamShapeError,
+    write_batches,
+    write_frame,
+)
 from toucan_connectors.sqlite.sqlite_connector import SQLiteConnector
 
 SALES = [
@@ -279,6 +284,46 @@ def test_output_over_the_config_file_is_refused(
         before,
         sorted(["sales.db", sales_config.name] + (["link.yaml"] if spelling == "symlink" else [])),
     )
+
+
+@pytest.mark.parametrize(
+    ("output_format", "expected"),
+    [
+        (
+            "jsonl",
+            '{"x":1234567.89,"f32":0.1,"n":1,"doc":{"k":1234567.89}}\n'
+            '{"x":1e-07,"f32":2.5,"n":null,"doc":null}\n'
+            '{"x":null,"f32":null,"n":3,"doc":[0.1,"é"]}\n',
+        ),
+        (
+            "json",
+            '[{"x":1234567.89,"f32":0.1,"n":1,"doc":{"k":1234567.89}},'
+            '{"x":1e-07,"f32":2.5,"n":null,"doc":null},'
+            '{"x":null,"f32":null,"n":3,"doc":[0.1,"é"]}]\n',
+        ),
+    ],
+)
+@pytest.mark.parametrize("streamed", [True, False])
+def test_json_writes_floats_in_their_shortest_form(
+    output_format: str, expected: str, streamed: bool
+) -> None:
+    df = pd.DataFrame(
+        {
+            "x": [1234567.89, 1e-7, float("nan")],
+            "f32": np.array([0.1, 2.5, np.nan], dtype="float32"),
+            "n": pd.array([1, None, 3], dtype="Int64"),
+            "doc": [{"k": 1234567.89}, None, [0.1, "é"]],
+        }
+    )
+    console = Console(file=io.StringIO())
+    chosen = OutputFormat(output_format)
+
+    if streamed:
+        write_batches([df.iloc[:2], df.iloc[2:]], chosen, console)
+    else:
+        write_frame(df, chosen, console)
+
+    assert console.file.getvalue() == expected  # type: ignore[attr-defined]
 
 
 def test_debug_logs_the_streamed_retrieval(cli: Cli, sales_config: Path, no_get_df: None) -> None:

@@ -13,6 +13,7 @@ from enum import Enum
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 from rich import box
 from rich.console import Console
@@ -33,6 +34,7 @@ __all__ = [
     "check_output_not_input",
     "format_cell",
     "is_missing",
+    "json_records",
     "print_table",
     "replace_on_success",
     "write_batches",
@@ -201,7 +203,7 @@ def write_frame(
     elif chosen is OutputFormat.jsonl:
         text = _json_lines(df)
     else:
-        text = df.to_json(orient="records", date_format="iso", force_ascii=False) + "\n"
+        text = "[" + ",".join(json_records(df)) + "]\n"
     if output is None:
         console.file.write(text)
     else:
@@ -285,8 +287,7 @@ def _write_text_batches(
         elif chosen is OutputFormat.jsonl:
             target.write(_json_lines(df))
         elif len(df):
-            items = df.to_json(orient="records", date_format="iso", force_ascii=False)[1:-1]
-            target.write(("," if written else "") + items)
+            target.write(("," if written else "") + ",".join(json_records(df)))
         written += len(df)
         yield df
     if chosen is OutputFormat.json:
@@ -294,10 +295,38 @@ def _write_text_batches(
 
 
 def _json_lines(df: pd.DataFrame) -> str:
-    if not len(df):
-        return ""
-    lines = df.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
-    return lines if lines.endswith("\n") else lines + "\n"
+    return "".join(record + "\n" for record in json_records(df))
+
+
+def json_records(df: pd.DataFrame) -> list[str]:
+    """Return each row of `df` as a JSON object; floats in their shortest round-trip form.
+
+    pandas writes a float with ten decimals (1234567.89 as 1234567.8899999999), so float
+    columns are written from the numbers themselves; other columns keep pandas' text (ISO
+    dates, Decimals as text), re-encoded so that the floats they nest are written alike.
+    """
+    keys = [json.dumps(str(name), ensure_ascii=False) for name in df.columns]
+    columns = [_json_values(df.iloc[:, position]) for position in range(df.shape[1])]
+    if not columns:
+        return ["{}"] * len(df)
+
+    return [
+        "{" + ",".join(f"{key}:{value}" for key, value in zip(keys, row, strict=True)) + "}"
+        for row in zip(*columns, strict=True)
+    ]
+
+
+def _json_values(series: pd.Series) -> list[str]:
+    """Return the JSON text of each value of one column."""
+    if pd.api.types.is_float_dtype(series.dtype):
+        dtype = getattr(series.dtype, "numpy_dtype", series.dtype)
+        numbers = series.to_numpy(dtype=dtype, na_value=np.nan)
+        return [str(number) if np.isfinite(number) else "null" for number in numbers]
+    values = json.loads(series.to_json(orient="values", date_format="iso", force_ascii=False))
+    return [
+        json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        for value in values
+    ]
 
 
 def _binary(console: Console) -> IO[bytes]:
