@@ -319,10 +319,10 @@ def json_records(df: pd.DataFrame) -> list[str]:
 def _json_values(series: pd.Series) -> list[str]:
     """Return the JSON text of each value of one column."""
     if pd.api.types.is_float_dtype(series.dtype):
-        dtype = getattr(series.dtype, "numpy_dtype", series.dtype)
+        dtype: Any = getattr(series.dtype, "numpy_dtype", series.dtype)
         numbers = series.to_numpy(dtype=dtype, na_value=np.nan)
         return [str(number) if np.isfinite(number) else "null" for number in numbers]
-    values = json.loads(series.to_json(orient="values", date_format="iso", force_ascii=False))
+    values = json.loads(series.to_json(orient="records", date_format="iso", force_ascii=False))
     return [
         json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         for value in values
