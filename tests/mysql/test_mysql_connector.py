@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from toucan_connectors.errors import ConnectionFailedError, InvalidDataSourceError
 from toucan_connectors.mysql import MySQLConnector, MySQLDataSource
+from toucan_connectors.permissions.pandas_filter import apply_permissions
 
 from .conftest import MYSQL_DATABASE, MYSQL_HOST, MYSQL_PORT, CreateTable
 
@@ -815,3 +816,61 @@ def test_a_stored_function_that_writes_is_refused_by_the_server(
             written = cursor.fetchone()
 
     assert written == (0,)
+
+
+_ZERO_DATE_PERMISSIONS = [
+    {"column": "d", "operator": "ge", "value": "2024-02-01"},
+    {"column": "d", "operator": "lt", "value": "2024-02-01"},
+    {"column": "d", "operator": "eq", "value": "2024-01-15"},
+    {"column": "d", "operator": "isnull", "value": None},
+    {"column": "d", "operator": "notnull", "value": None},
+]
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "standard"])
+@pytest.mark.parametrize(
+    "column_type", ["date", "date NOT NULL", "datetime", "datetime NOT NULL", "timestamp NULL"]
+)
+@pytest.mark.parametrize(
+    "permissions", _ZERO_DATE_PERMISSIONS, ids=[p["operator"] for p in _ZERO_DATE_PERMISSIONS]
+)
+def test_permissions_in_sql_treat_zero_dates_as_the_frame_does(
+    connector: MySQLConnector,
+    create_table: CreateTable,
+    fast_path: bool,
+    column_type: str,
+    permissions: dict[str, object],
+) -> None:
+    """Zero and partial dates are NaT in the frame and NULL for a permission in SQL."""
+    nullable = "NOT NULL" not in column_type
+    rows: list[tuple[int, str | None]] = [
+        (1, "2024-01-15"),
+        (2, "0000-00-00"),
+        (3, "2016-00-00" if "timestamp" not in column_type else "0000-00-00"),
+        (4, "2024-03-01"),
+    ]
+    if nullable:
+        rows.append((5, None))
+    table = create_table("zero", f"id int, d {column_type}", rows)
+    connector.fast_path = fast_path
+    source = MySQLDataSource(
+        domain="zero",
+        name="maria",
+        database=MYSQL_DATABASE,
+        query=f"SELECT id, d FROM `{table}` ORDER BY id",
+    )
+
+    unfiltered = connector.get_df(source)
+    filtered = connector.get_df(source, permissions=permissions)
+
+    missing = [2, 3, 5] if nullable else [2, 3]
+    expected_ids = {
+        "ge": [4],
+        "lt": [1],
+        "eq": [1],
+        "isnull": missing,
+        "notnull": [1, 4],
+    }[str(permissions["operator"])]
+    assert unfiltered["d"].isna().tolist() == [i in missing for i in unfiltered["id"]]
+    assert filtered["id"].tolist() == expected_ids
+    assert_frame_equal(filtered, apply_permissions(unfiltered, permissions))

@@ -19,6 +19,7 @@ from pandas.testing import assert_frame_equal
 from pydantic import SecretStr
 
 from toucan_connectors.errors import ConnectionFailedError, InvalidDataSourceError, ProviderError
+from toucan_connectors.permissions.pandas_filter import apply_permissions
 from toucan_connectors.postgres import PostgresConnector, PostgresDataSource
 
 from .conftest import PG_DATABASE, PG_HOST, PG_PORT
@@ -624,3 +625,59 @@ def test_get_model_keeps_only_the_default_databases_pool(connector):
     connector.get_model(exclude_columns=True)
 
     assert list(connector._pools.items) == [("engine", PG_DATABASE)]
+
+
+_MISSING_DATE_PERMISSIONS = [
+    {"column": "ts", "operator": "ge", "value": "2024-02-01"},
+    {"column": "ts", "operator": "lt", "value": "2024-02-01"},
+    {"column": "ts", "operator": "eq", "value": "2024-01-15"},
+    {"column": "ts", "operator": "isnull", "value": None},
+    {"column": "ts", "operator": "notnull", "value": None},
+]
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "standard"])
+@pytest.mark.parametrize("column_type", ["timestamp", "timestamptz", "date"])
+@pytest.mark.parametrize(
+    "permissions", _MISSING_DATE_PERMISSIONS, ids=[p["operator"] for p in _MISSING_DATE_PERMISSIONS]
+)
+def test_permissions_in_sql_treat_missing_dates_as_the_frame_does(
+    connector: PostgresConnector,
+    create_table: Any,
+    pg_execute: Any,
+    fast_path: bool,
+    column_type: str,
+    permissions: dict[str, Any],
+) -> None:
+    """Infinity, -infinity, BC and year-10000 values are NaT in the frame and NULL in SQL."""
+    table = create_table("inf", f"id int, ts {column_type}")
+    values = [
+        "2024-01-15",
+        "infinity",
+        "-infinity",
+        None,
+        "0044-03-15 BC",
+        "10000-01-01",
+        "0001-01-01",
+        "9999-12-31",
+    ]
+    connector.fast_path = fast_path
+    for position, value in enumerate(values, start=1):
+        pg_execute(f"INSERT INTO {table} VALUES (%s, %s::{column_type})", (position, value))
+    source = PostgresDataSource(
+        domain="inf", name="pg", query=f"SELECT id, ts FROM {table} ORDER BY id"
+    )
+
+    unfiltered = connector.get_df(source)
+    filtered = connector.get_df(source, permissions=permissions)
+
+    assert unfiltered["ts"].isna().tolist() == [False, True, True, True, True, True, False, False]
+    expected_ids = {
+        "ge": [8],
+        "lt": [1, 7],
+        "eq": [1],
+        "isnull": [2, 3, 4, 5, 6],
+        "notnull": [1, 7, 8],
+    }[permissions["operator"]]
+    assert filtered["id"].tolist() == expected_ids
+    assert_frame_equal(filtered, apply_permissions(unfiltered, permissions))

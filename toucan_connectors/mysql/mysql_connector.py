@@ -256,6 +256,19 @@ class MySQLConnector(SQLConnector, data_source_model=MySQLDataSource):
         replaced: sa.ColumnElement[bool] = visitors.replacement_traverse(predicate, {}, _replace)
         return replaced
 
+    def _permission_date_column(
+        self, column: sa.ColumnElement[Any], kind: str
+    ) -> sa.ColumnElement[Any]:
+        """NULL where the frame has NaT: zero and partial dates (0000-00-00, 2016-00-00).
+
+        The server takes such a date for NULL in some places only (`d IS NULL` holds for
+        0000-00-00 in a NOT NULL column's WHERE); DATE_ADD gives NULL for each of them.
+        """
+        import sqlalchemy as sa
+
+        real = sa.func.date_add(column, sa.literal_column("INTERVAL 0 DAY")).is_not(None)
+        return sa.case((real, column))
+
     def _list_databases(self) -> list[str]:
         with self._connection(None) as conn:
             names = conn.exec_driver_sql("SHOW DATABASES").scalars().all()

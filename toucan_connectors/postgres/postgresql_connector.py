@@ -180,6 +180,24 @@ class PostgresConnector(SQLConnector, data_source_model=PostgresDataSource):
         """Whether the server refused a write because the transaction is read-only."""
         return getattr(error, "pgcode", None) == _READ_ONLY_SQLSTATE
 
+    def _permission_date_column(
+        self, column: sa.ColumnElement[Any], kind: str
+    ) -> sa.ColumnElement[Any]:
+        """NULL where the frame has NaT: infinity, -infinity, BC dates and years past 9999.
+
+        The bounds are checked on the local wall time psycopg2 reads (the session's time zone
+        for timestamptz); infinity and -infinity lie outside them.
+        """
+        import sqlalchemy as sa
+
+        local: sa.ColumnElement[Any] = column
+        if kind == "datetime_utc":
+            local = column.op("AT TIME ZONE")(sa.func.current_setting("TimeZone"))
+        lowest: sa.ColumnElement[Any] = sa.literal_column("TIMESTAMP '0001-01-01'")
+        beyond: sa.ColumnElement[Any] = sa.literal_column("TIMESTAMP '10000-01-01'")
+        kept = sa.and_(local >= lowest, local < beyond)
+        return sa.case((kept, column))
+
     def _list_databases(self) -> list[str]:
         """Return the databases that accept connections."""
         import sqlalchemy as sa

@@ -208,6 +208,17 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
 
         return column, sa.bindparam(None, value, expanding=isinstance(value, list))
 
+    def _permission_date_column(
+        self, column: sa.ColumnElement[Any], kind: str
+    ) -> sa.ColumnElement[Any]:
+        """Dialect hook: a date column as the frame holds it, NULL where the frame has NaT.
+
+        `kind` is the column's kind (`datetime` or `datetime_utc`). Values the driver reads as
+        missing (PostgreSQL's infinity, MySQL's zero dates) must be NULL here too, so that a
+        permission pushed into SQL keeps exactly the rows the frame filter keeps.
+        """
+        return column
+
     def _list_databases(self) -> list[str]:
         """Dialect hook: the databases `get_model` explores when none is named."""
         return [self._default_database() or ""]
@@ -493,6 +504,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         dates = {column.name: column.kind for column in columns if column.kind in _DATE_KINDS}
         if dates:
             predicate = _compare_as_dates(predicate, dates, self._permission_date_operands)
+            predicate = _missing_dates_as_null(predicate, dates, self._permission_date_column)
         subquery = inner.to_text().columns().subquery(SUBQUERY_ALIAS)
         statement: sa.Select[Any] = (
             sa.select(sa.literal_column("*")).select_from(subquery).where(predicate)
@@ -899,6 +911,24 @@ def _compare_as_dates(
         replaced = element._clone()
         replaced.left, replaced.right = new_left, new_right
         return replaced
+
+    result: sa.ColumnElement[bool] = visitors.replacement_traverse(predicate, {}, _replace)
+    return result
+
+
+def _missing_dates_as_null(
+    predicate: sa.ColumnElement[bool],
+    dates: Mapping[str, str],
+    as_frame: Callable[[Any, str], Any],
+) -> sa.ColumnElement[bool]:
+    """Replace each date column of `predicate` by `as_frame(column, kind)`, NULL where NaT."""
+    from sqlalchemy.sql import visitors
+    from sqlalchemy.sql.elements import ColumnClause
+
+    def _replace(element: Any, **kw: Any) -> Any:
+        if isinstance(element, ColumnClause) and element.name in dates:
+            return as_frame(element, dates[element.name])
+        return None
 
     result: sa.ColumnElement[bool] = visitors.replacement_traverse(predicate, {}, _replace)
     return result
