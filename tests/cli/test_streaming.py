@@ -326,6 +326,30 @@ def test_json_writes_floats_in_their_shortest_form(
     assert console.file.getvalue() == expected  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("streamed", [True, False])
+def test_csv_writes_lists_and_documents_as_json(streamed: bool) -> None:
+    df = pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "tags": [["a", "b"], [], None],
+            "doc": [{"k": 1, "name": "é"}, {"nested": [1.5, None]}, "plain"],
+        }
+    )
+    console = Console(file=io.StringIO())
+
+    if streamed:
+        write_batches([df.iloc[:1], df.iloc[1:]], OutputFormat.csv, console)
+    else:
+        write_frame(df, OutputFormat.csv, console)
+
+    assert console.file.getvalue() == (  # type: ignore[attr-defined]
+        "id,tags,doc\n"
+        '1,"[""a"", ""b""]","{""k"": 1, ""name"": ""é""}"\n'
+        '2,[],"{""nested"": [1.5, null]}"\n'
+        "3,,plain\n"
+    )
+
+
 def test_debug_logs_the_streamed_retrieval(cli: Cli, sales_config: Path, no_get_df: None) -> None:
     result = cli("--debug", "query", sales_config, "sales", "-f", "csv", "--batch-size", "2")
 

@@ -199,7 +199,7 @@ def write_frame(
         return
 
     if chosen is OutputFormat.csv:
-        text = df.to_csv(index=False)
+        text = _documents_as_json(df).to_csv(index=False)
     elif chosen is OutputFormat.jsonl:
         text = _json_lines(df)
     else:
@@ -283,7 +283,7 @@ def _write_text_batches(
         target.write("[")
     for number, df in enumerate(batches):
         if chosen is OutputFormat.csv:
-            target.write(df.to_csv(index=False, header=number == 0))
+            target.write(_documents_as_json(df).to_csv(index=False, header=number == 0))
         elif chosen is OutputFormat.jsonl:
             target.write(_json_lines(df))
         elif len(df):
@@ -292,6 +292,26 @@ def _write_text_batches(
         yield df
     if chosen is OutputFormat.json:
         target.write("]\n")
+
+
+def _documents_as_json(df: pd.DataFrame) -> pd.DataFrame:
+    """Return `df` with its list and dict cells as JSON text, as tables and JSON show them."""
+    texts = {
+        position: df.iloc[:, position].map(_document_as_json)
+        for position, dtype in enumerate(df.dtypes)
+        if pd.api.types.is_object_dtype(dtype)
+    }
+    if not texts:
+        return df
+
+    df = df.copy(deep=False)
+    for position, series in texts.items():
+        df.isetitem(position, series.array)
+    return df
+
+
+def _document_as_json(value: Any) -> Any:
+    return format_cell(value) if isinstance(value, dict | list | tuple) else value
 
 
 def _json_lines(df: pd.DataFrame) -> str:
