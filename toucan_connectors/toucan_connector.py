@@ -236,7 +236,9 @@ class ToucanConnector(BaseModel):
             generated = time.perf_counter()
 
             fetch_limit = None if limit is None else limit + 1
-            page = self._call_with_retry(rendered, permissions, offset, fetch_limit, get_row_count)
+            page = self._call_with_retry(
+                rendered, permissions, offset, fetch_limit, get_row_count, page_size=limit
+            )
             extracted = time.perf_counter()
 
         df = normalize_frame(page.df.iloc[:limit] if limit is not None else page.df)
@@ -341,7 +343,9 @@ class ToucanConnector(BaseModel):
         offset: int,
         limit: int | None,
         count_rows: bool,
+        page_size: int | None = None,
     ) -> RetrievedPage:
+        # `page_size`: the rows asked for when `limit` holds one more, to tell the last page.
         def attempt() -> RetrievedPage:
             return self._retrieve_page(data_source, permissions, offset, limit, count_rows)
 
@@ -350,10 +354,11 @@ class ToucanConnector(BaseModel):
             page = attempt()
         else:
             page = self.retry_policy.call(attempt, self.transient_errors)
+        rows = len(page.df) if page_size is None else min(len(page.df), page_size)
         logger.info(
             "Data source %r returned %d rows in %.3fs",
             data_source.domain,
-            len(page.df),
+            rows,
             time.perf_counter() - started,
         )
         return page

@@ -119,3 +119,15 @@ def test_get_df_logs_one_info_line(caplog):
     assert [(r.name, r.levelname, r.args[:2]) for r in caplog.records] == [
         ("toucan_connectors.toucan_connector", "INFO", ("sales", 2))
     ]
+
+
+def test_get_slice_logs_the_rows_of_the_page_not_its_lookahead_row(caplog):
+    connector = FrameConnector(name="shop", frame=pd.DataFrame({"a": [1, 2, 3]}))
+
+    with caplog.at_level("INFO", logger="toucan_connectors"):
+        page = connector.get_slice(FrameDataSource(domain="sales", name="shop"), limit=1)
+
+    assert [(r.name, r.levelname, r.args[:2]) for r in caplog.records] == [
+        ("toucan_connectors.toucan_connector", "INFO", ("sales", 1))
+    ]
+    assert_frame_equal(page.df, pd.DataFrame({"a": [1]}))
