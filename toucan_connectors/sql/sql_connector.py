@@ -607,7 +607,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         try:
             return read_fast(self, query, database)
         except FastPathQueryError as exc:
-            raise self._query_error(data_source, exc.message, exc) from exc
+            raise self._query_error(data_source, _error_text(exc).rstrip(". "), exc) from exc
 
     def _fetch(
         self, conn: sa.Connection, statement: sa.Executable, hidden_columns: int = 0
@@ -714,7 +714,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
     def _driver_message(self, exc: SQLAlchemyError) -> str:
         """The driver's own message, first line only and without any secret of the connector."""
         original = getattr(exc, "orig", None) or exc
-        text = " ".join(str(original).strip().split("\n")[0:1]) or type(original).__name__
+        text = " ".join(_error_text(original).strip().split("\n")[0:1]) or type(original).__name__
         text = text.rstrip(". ")  # our messages add their own full stop
         for secret in self._secret_values():
             text = text.replace(secret, "***")
@@ -960,6 +960,14 @@ def _permission_datetime(column: str, value: Any, utc: bool) -> Any:
             "zone offset while the column's dates have none: write the date without an offset."
         )
     return timestamp.to_pydatetime(warn=False)
+
+
+def _error_text(error: BaseException) -> str:
+    """A driver error's own words: PyMySQL's (code, text) pairs give their text alone."""
+    args = error.args
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        return args[1]
+    return str(error)
 
 
 def _total_from_short_page(fetched: int, offset: int, limit: int | None) -> int | None:
