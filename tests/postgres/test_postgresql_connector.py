@@ -256,11 +256,19 @@ def test_table_name_is_quoted(connector, pg_schema, pg_execute, request):
     assert_frame_equal(df, pd.DataFrame({"a": pd.array([7], "Int64")}))
 
 
-def test_query_timeout_cancels_a_slow_query(connector):
-    slow = connector.model_copy(update={"query_timeout": 1})
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "standard"])
+def test_query_timeout_cancels_a_slow_query(connector, fast_path):
+    slow = connector.model_copy(update={"query_timeout": 1, "fast_path": fast_path})
 
-    with pytest.raises(ProviderError, match="statement timeout"):
+    with pytest.raises(ProviderError) as raised:
         slow.get_df(data_source("SELECT pg_sleep(5)"))
+
+    assert str(raised.value).endswith(
+        "ran longer than the connector's query_timeout (1 s) and the server stopped it "
+        "(canceling statement due to statement timeout): make the query faster, or raise "
+        "query_timeout."
+    )
+    slow.close()
 
 
 def test_a_write_inside_a_select_is_refused(connector, create_table):

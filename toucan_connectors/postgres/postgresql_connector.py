@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field, SecretStr
 
 from toucan_connectors.discovery import TableInfo
+from toucan_connectors.errors import ProviderError, ToucanConnectorError
 from toucan_connectors.postgres.types import postgres_column_types, register_date_casters
 from toucan_connectors.sql.sql_connector import CONNECT_STEPS, SQLConnector, SQLDataSource
 from toucan_connectors.sql.types import ColumnType
@@ -26,6 +27,7 @@ SSLMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-
 # SQLSTATE 25006: read_only_sql_transaction.
 _READ_ONLY_SQLSTATE = "25006"
 _UNDEFINED_TABLE = "42P01"
+_QUERY_CANCELED = "57014"  # a statement timeout, or a cancel request
 _AUTH_MESSAGES = (
     "password authentication failed",
     "no password supplied",
@@ -175,6 +177,18 @@ class PostgresConnector(SQLConnector, data_source_model=PostgresDataSource):
 
     def _is_missing_table(self, error: BaseException) -> bool:
         return getattr(error, "pgcode", None) == _UNDEFINED_TABLE
+
+    def _query_error(
+        self, data_source: str, message: str, original: BaseException
+    ) -> ToucanConnectorError:
+        """Name `query_timeout` when the server cancelled the query for running too long."""
+        if getattr(original, "pgcode", None) == _QUERY_CANCELED and "statement timeout" in message:
+            return ProviderError(
+                f'Data source "{data_source}" ran longer than the connector\'s query_timeout '
+                f"({self.query_timeout} s) and the server stopped it ({message}): make the query "
+                "faster, or raise query_timeout."
+            )
+        return super()._query_error(data_source, message, original)
 
     def _is_read_only_violation(self, error: BaseException) -> bool:
         """Whether the server refused a write because the transaction is read-only."""
