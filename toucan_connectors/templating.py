@@ -19,7 +19,6 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from jinja2 import StrictUndefined, Template, Undefined, meta
@@ -27,13 +26,13 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from toucan_connectors.errors import TemplateError
+from toucan_connectors.sql_lexer import LEXICONS, MARKER, Place, marker_places
 
 ParamStyle = Literal["named", "pyformat", "qmark", "numeric", "format"]
 SqlDialect = Literal["postgres", "mysql", "sqlite"]
 
 _PYFORMAT = re.compile(r"%\((\w+)\)s")
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{[-+]?((?:(?!\{\{|\}\}).)*?)[-+]?\}\}\s*$", re.DOTALL)
-_MARKER = re.compile(r"\x00(\d+)\x00")
 _IDENTIFIER_BEFORE = re.compile(
     r"(?:\b(?:FROM|JOIN|INTO|UPDATE|TABLE|ORDER\s+BY|GROUP\s+BY)\s*|[.\"`])$", re.IGNORECASE
 )
@@ -325,133 +324,6 @@ def _collect_bound_value(value: Any) -> str:
 _SQL_ENVIRONMENT = _ENVIRONMENT.overlay(finalize=_collect_bound_value)
 
 
-@dataclass(frozen=True)
-class _Lexicon:
-    """How one SQL dialect spells strings, quoted names and comments."""
-
-    name: str
-    backslash_escapes: bool
-    hash_comments: bool
-    nested_comments: bool
-    dollar_quotes: bool
-    bracket_names: bool
-
-
-_LEXICONS: dict[str, _Lexicon] = {
-    "postgres": _Lexicon("postgres", False, False, True, True, False),
-    "mysql": _Lexicon("mysql", True, True, False, False, False),
-    "sqlite": _Lexicon("sqlite", False, False, False, False, True),
-}
-_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
-
-
-@dataclass(frozen=True)
-class _Place:
-    """Where a marker stands: `code`, `text`, `string`, `comment` or `name`.
-
-    `text` is a marker alone between single quotes; `span` then covers the quotes.
-    """
-
-    kind: str
-    span: tuple[int, int] = (0, 0)
-
-
-def _is_word(char: str) -> bool:
-    return char.isalnum() or char in "_$"
-
-
-def _markers_between(text: str, start: int, end: int, kind: str, places: dict[int, _Place]) -> None:
-    for match in _MARKER.finditer(text, start, end):
-        places[match.start()] = _Place(kind)
-
-
-def _quoted_end(text: str, start: int, quote: str, backslash: bool) -> int:
-    """Return the index of the closing quote of a literal opened before `start` (or len)."""
-    index = start
-    while index < len(text):
-        char = text[index]
-        if backslash and char == "\\":
-            index += 2
-            continue
-        if char == quote:
-            if text.startswith(quote, index + 1):
-                index += 2
-                continue
-            return index
-        index += 1
-    return len(text)
-
-
-def _comment_end(text: str, start: int, nested: bool) -> int:
-    """Return the index just past the `*/` closing a comment opened at `start`."""
-    depth = 1
-    index = start + 2
-    while index < len(text):
-        if nested and text.startswith("/*", index):
-            depth += 1
-            index += 2
-        elif text.startswith("*/", index):
-            depth -= 1
-            index += 2
-            if depth == 0:
-                return index
-        else:
-            index += 1
-    return len(text)
-
-
-def _marker_places(text: str, lexicon: _Lexicon) -> dict[int, _Place]:
-    """Tell, for each marker of the rendered text, where it stands under `lexicon`'s rules."""
-    places: dict[int, _Place] = {}
-    index = 0
-    while index < len(text):
-        char = text[index]
-        previous = text[index - 1] if index else ""
-        if char == "\x00":
-            match = _MARKER.match(text, index)
-            if match is None:
-                index += 1
-                continue
-            places[index] = _Place("code")
-            index = match.end()
-        elif char == "'":
-            prefixed = previous in "eE" and (index < 2 or not _is_word(text[index - 2]))
-            end = _quoted_end(text, index + 1, "'", lexicon.backslash_escapes or prefixed)
-            whole = _MARKER.fullmatch(text, index + 1, end)
-            if whole is not None and end < len(text) and not _is_word(previous):
-                places[whole.start()] = _Place("text", (index, end + 1))
-            else:
-                _markers_between(text, index + 1, end, "string", places)
-            index = end + 1
-        elif char in '"`' or (char == "[" and lexicon.bracket_names):
-            closing = "]" if char == "[" else char
-            backslash = char == '"' and lexicon.backslash_escapes
-            end = _quoted_end(text, index + 1, closing, backslash)
-            _markers_between(text, index + 1, end, "name", places)
-            index = end + 1
-        elif text.startswith("--", index) or (char == "#" and lexicon.hash_comments):
-            end = text.find("\n", index)
-            end = len(text) if end < 0 else end
-            _markers_between(text, index, end, "comment", places)
-            index = end
-        elif text.startswith("/*", index):
-            end = _comment_end(text, index, lexicon.nested_comments)
-            _markers_between(text, index, end, "comment", places)
-            index = end
-        elif char == "$" and lexicon.dollar_quotes and not _is_word(previous):
-            tag = _DOLLAR_TAG.match(text, index)
-            if tag is None:
-                index += 1
-                continue
-            end = text.find(tag.group(0), tag.end())
-            end = len(text) if end < 0 else end
-            _markers_between(text, tag.end(), end, "string", places)
-            index = end + len(tag.group(0))
-        else:
-            index += 1
-    return places
-
-
 def _refuse_place(kind: str, original: str) -> TemplateError:
     where = _excerpt(original)
     if kind == "comment":
@@ -474,13 +346,13 @@ def _refuse_place(kind: str, original: str) -> TemplateError:
     )
 
 
-def _classify_markers(marked: str, original: str, dialect: str | None) -> list[tuple[int, _Place]]:
+def _classify_markers(marked: str, original: str, dialect: str | None) -> list[tuple[int, Place]]:
     """Return each marker's place, the same under every dialect that may read the query."""
-    lexicons = [_LEXICONS[dialect]] if dialect else list(_LEXICONS.values())
-    readings = [_marker_places(marked, lexicon) for lexicon in lexicons]
-    places: list[tuple[int, _Place]] = []
-    for match in _MARKER.finditer(marked):
-        seen = {reading.get(match.start(), _Place("string")) for reading in readings}
+    lexicons = [LEXICONS[dialect]] if dialect else list(LEXICONS.values())
+    readings = [marker_places(marked, lexicon) for lexicon in lexicons]
+    places: list[tuple[int, Place]] = []
+    for match in MARKER.finditer(marked):
+        seen = {reading.get(match.start(), Place("string")) for reading in readings}
         refused = [place.kind for place in seen if place.kind not in ("code", "text")]
         if refused:
             raise _refuse_place(min(refused), original)
@@ -512,7 +384,7 @@ def _bind_markers(
         return {"qmark": "?", "numeric": f":{index + 1}", "format": "%s"}[paramstyle]
 
     for start, place in _classify_markers(marked, original, dialect):
-        match = _MARKER.match(marked, start)
+        match = MARKER.match(marked, start)
         assert match is not None  # the classifier found a marker here
         value = values[int(match.group(1))]
         quoted = place.kind == "text"
