@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from toucan_connectors.errors import InvalidDataSourceError, ToucanConnectorError
+from toucan_connectors.errors import InvalidDataSourceError, ProviderError, ToucanConnectorError
 from toucan_connectors.permissions.pandas_filter import apply_permissions
 from toucan_connectors.sql import SQLConnector, SQLDataSource
 
@@ -143,12 +143,25 @@ class SQLConnectorBehaviour:
 
     def test_a_missing_table_is_an_input_error_pointing_at_discover(self, backend):
         ds = backend.data_source(table="nope_tc")
-        message = 'The table "nope_tc" of data source "test" does not exist: fix `table`; discover'
+        message = (
+            'The table "nope_tc" of data source "test" does not exist: fix `table` (discover '
+            "lists the tables there are)."
+        )
 
         with pytest.raises(InvalidDataSourceError, match=re.escape(message)):
             backend.connector.get_df(ds)
         with pytest.raises(InvalidDataSourceError, match=re.escape(message)):
             backend.connector.get_slice(ds, limit=2, get_row_count=True)
+
+    def test_a_refused_query_points_at_describe_in_words_for_python_and_the_cli(self, backend):
+        ds = backend.data_source("SELECT no_such_column_tc")
+
+        with pytest.raises(ProviderError) as raised:
+            backend.connector.get_df(ds)
+
+        assert str(raised.value).endswith(
+            ". Fix the query (describe shows the columns it returns)."
+        )
 
     def test_two_statements_are_refused(self, backend, city):
         ds = backend.data_source(f"SELECT * FROM {city}; DELETE FROM {city}")

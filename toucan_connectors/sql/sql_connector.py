@@ -335,7 +335,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             raise ConnectionFailedError(
                 f'The "{self._label()}" connector could not connect{where}: '
                 f"{self._driver_message(exc)}. "
-                "Check the host, port, credentials and database name with get_status().",
+                "Check the host, port, credentials and database name (status checks each step).",
                 transient=step == CONNECT_STEPS[0],
             ) from exc
         try:
@@ -690,7 +690,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
             if data_source.table and original is not None and self._is_missing_table(original):
                 raise InvalidDataSourceError(
                     f'The table "{data_source.table}" of data source "{data_source.domain}" does '
-                    "not exist: fix `table`; discover (get_model) lists the tables there are."
+                    "not exist: fix `table` (discover lists the tables there are)."
                 ) from exc
             raise
 
@@ -708,7 +708,7 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
 
         return ProviderError(
             f'The "{self._label()}" connector could not run data source "{data_source}": '
-            f"{message}. Fix the query, or check it with describe()."
+            f"{message}. Fix the query (describe shows the columns it returns)."
         )
 
     def _driver_message(self, exc: SQLAlchemyError) -> str:
