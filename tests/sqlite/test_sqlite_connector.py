@@ -517,3 +517,11 @@ def test_a_list_parameter_outside_in_is_an_input_error(city: SQLiteConnector) ->
         'Data source "d" compares a list with a single value (row value misused): a list '
         "parameter only goes after IN (`col IN {{ names }}`); pass one value otherwise."
     )
+
+
+def test_the_data_source_database_field_says_it_is_ignored() -> None:
+    """The field table and the Limitations section of the doc page agree."""
+    from toucan_connectors.sqlite import SQLiteDataSource
+
+    description = SQLiteDataSource.model_fields["database"].description
+    assert description == "Ignored: the connector reads the one file its `path` names."

@@ -66,6 +66,10 @@ def _normal_datetime(value: object) -> str | None:
 class SQLiteDataSource(SQLDataSource):
     """A query, or a whole table, of the SQLite database."""
 
+    database: str | None = Field(
+        None, description="Ignored: the connector reads the one file its `path` names."
+    )
+
 
 class SQLiteConnector(SQLConnector, data_source_model=SQLiteDataSource):
     """Reads a SQLite database file, opened read-only."""
