@@ -100,5 +100,5 @@ def test_an_sql_error_in_a_query_exits_as_a_provider_failure(tmp_path: Path) -> 
     assert (result.exit_code, result.stderr) == (
         1,
         'Error: The "SQLite" connector could not run data source "bad": no such column: '
-        "no_such_column. Fix the query, or check it with describe().\n",
+        "no_such_column. Fix the query (describe shows the columns it returns).\n",
     )
