@@ -220,6 +220,47 @@ def test_c04_large_numbers_on_both_paths(
     assert_frame_equal(only_big, expected[["amount", "big"]])
 
 
+def test_a_bit_64_above_the_int64_range_takes_the_standard_path(
+    fast: MySQLConnector,
+    standard: MySQLConnector,
+    create_table: CreateTable,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    table = create_table("bits", "id int, v bit(64)", [(1, 2**63 - 1), (2, None)])
+    query = f"SELECT v FROM {table} ORDER BY id"
+    expected = pd.DataFrame({"v": pd.array([2**63 - 1, None], dtype="Int64")})
+    assert_frame_equal(fast.get_df(source(query)), expected)
+
+    # With its top bit set, the value leaves the fast path: its error is the standard path's.
+    update = f"UPDATE {table} SET v = 18446744073709551615 WHERE id = 1"
+    with (
+        pymysql.connect(
+            host=MYSQL_HOST, port=MYSQL_PORT, user="root", database=MYSQL_DATABASE, autocommit=True
+        ) as conn,
+        conn.cursor() as cursor,
+    ):
+        cursor.execute(update)
+    with pytest.raises(ToucanConnectorError) as on_standard:
+        standard.get_df(source(query))
+    with caplog.at_level(logging.DEBUG, "toucan_connectors.mysql.fast_reader"):
+        with pytest.raises(ToucanConnectorError) as on_fast:
+            fast.get_df(source(query))
+        with pytest.raises(ToucanConnectorError) as streamed:
+            list(fast.iter_batches(source(query)))
+    assert str(on_fast.value) == str(on_standard.value)
+    assert type(on_fast.value) is type(on_standard.value)
+    assert type(streamed.value) is type(on_standard.value)
+    gave_up = [m for m in caplog.messages if m.startswith(GAVE_UP)]
+    assert (
+        gave_up
+        == [
+            "The fast path gave up (a BIT value does not fit in a 64-bit integer); "
+            "using the standard path"
+        ]
+        * 2
+    )
+
+
 def test_c08_zero_dates_fall_back_and_are_missing(
     fast: MySQLConnector,
     create_table: CreateTable,

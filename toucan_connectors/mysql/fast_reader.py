@@ -390,10 +390,11 @@ def _prepare_array(array: pa.Array, field: FieldType) -> pa.Array:
     import pyarrow as pa
 
     if field.type_code == _BIT:  # big-endian bytes, read as an unsigned number
-        return pa.array(
-            [None if v is None else int.from_bytes(v, "big") for v in array.to_pylist()],
-            type=pa.int64(),
-        )
+        numbers = [None if v is None else int.from_bytes(v, "big") for v in array.to_pylist()]
+        if any(number is not None and number >= 2**63 for number in numbers):
+            # A BIT(64) with its top bit set: the standard path words what it does with it.
+            raise FastPathUnsupportedError("a BIT value does not fit in a 64-bit integer")
+        return pa.array(numbers, type=pa.int64())
     if field.type_code in _DECIMALS and pa.types.is_decimal(array.type):
         if field.scale == 0:
             return array.cast(pa.int64()) if field.digits <= 18 else array
