@@ -569,6 +569,27 @@ def test_a_stream_the_fast_path_cannot_convert_at_once_goes_to_the_standard_path
     assert "column 'v' of kind integer is read as double" in caplog.text
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param(["2024-01-01 10:00:00+02:00", "2024-01-01 10:00:00"], id="mixed-offsets"),
+        pytest.param(["not a date", "2024-01-01"], id="no-date"),
+    ],
+)
+def test_a_stream_of_dates_pandas_cannot_parse_goes_to_the_standard_path(
+    build: Build, caplog: pytest.LogCaptureFixture, values: list[str]
+) -> None:
+    fast, standard = build("CREATE TABLE d (v datetime)", rows={"d": [(v,) for v in values]})
+    data_source = source("SELECT v FROM d")
+
+    with pytest.raises(ProviderError, match="cast the column that holds the value to text"):
+        list(standard.iter_batches(data_source, batch_size=10))
+    with caplog.at_level(logging.DEBUG, logger=LOGGER):
+        with pytest.raises(ProviderError, match="cast the column that holds the value to text"):
+            list(fast.iter_batches(data_source, batch_size=10))
+    assert "a date pandas cannot parse" in caplog.text
+
+
 # Read-only ---------------------------------------------------------------------------------------
 
 

@@ -673,7 +673,11 @@ def _date_parser(uniques: pa.Array) -> Callable[[pa.Array], pa.Array]:
 
     _checked_text(uniques)
     present = uniques.drop_null()
-    parsed = pd.array(pd.Series(present.to_pylist(), dtype=object), dtype="datetime64[us]")
+    try:
+        parsed = pd.array(pd.Series(present.to_pylist(), dtype=object), dtype="datetime64[us]")
+    except (ValueError, TypeError, OverflowError) as exc:
+        # Mixed offsets or text that is no date: the standard path words the error.
+        raise FastPathUnsupportedError(f"a date pandas cannot parse ({_first_line(exc)})") from exc
     instants = pa.array(np.asarray(parsed), type=pa.timestamp("us"))
 
     def _convert(array: pa.Array) -> pa.Array:
