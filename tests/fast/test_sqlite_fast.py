@@ -590,6 +590,33 @@ def test_a_stream_of_dates_pandas_cannot_parse_goes_to_the_standard_path(
     assert "a date pandas cannot parse" in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("declared", "values"),
+    [
+        pytest.param("datetime", ["2024-01-01 10:00:00+02:00", "2024-01-01"], id="mixed-offsets"),
+        pytest.param("date", ["not a date", "2024-01-01"], id="no-date"),
+        pytest.param("integer", ["x", 1], id="text-in-integer"),
+    ],
+)
+def test_a_small_stream_the_declared_kinds_cannot_hold_goes_to_the_standard_path(
+    build: Build,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    declared: str,
+    values: list[object],
+) -> None:
+    monkeypatch.setattr(fast_reader, "_SMALL_RESULT", 1_000)  # built from the description rows
+    fast, standard = build(f"CREATE TABLE s (v {declared})", rows={"s": [(v,) for v in values]})
+    data_source = source("SELECT v FROM s")
+
+    with pytest.raises(ProviderError, match="cast the column that holds the value to text"):
+        list(standard.iter_batches(data_source, batch_size=10))
+    with caplog.at_level(logging.DEBUG, logger=LOGGER):
+        with pytest.raises(ProviderError, match="cast the column that holds the value to text"):
+            list(fast.iter_batches(data_source, batch_size=10))
+    assert GAVE_UP in caplog.text
+
+
 # Read-only ---------------------------------------------------------------------------------------
 
 

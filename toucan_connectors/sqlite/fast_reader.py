@@ -234,7 +234,12 @@ def iter_fast_frames(
     ]
     kinds = [column.kind for column in columns]
     if described.rows is not None:  # a small result, in the standard path's partitions
-        return _small_frames(described.rows, columns, batch_size)
+        try:
+            small = list(_small_frames(described.rows, columns, batch_size))
+        except Exception as exc:  # noqa: BLE001  (the standard path runs it next, to word it)
+            _give_up(exc)
+            return None
+        return iter(small)
     stream = _rechunk(reader.stream(sql, values), batch_size)
     refused: tuple[type[Exception], ...] = (FastPathUnsupportedError, *_driver_errors())
     try:
