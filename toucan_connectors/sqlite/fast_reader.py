@@ -215,65 +215,33 @@ def read_fast(
 def iter_fast_frames(
     connector: SQLiteConnector, query: BoundQuery, batch_size: int
 ) -> Iterator[tuple[pd.DataFrame, list[ColumnType]]] | None:
-    """Stream the query as frames of `batch_size` rows; None when the fast path does not apply.
+    """Stream a small result from the rows its description fetched; None for the standard path.
 
-    The first frame is built before returning, so a value the fast path cannot convert there
-    still leaves the choice of the standard path to the caller.
+    A larger result streams on the standard path: ADBC fixes each column's Arrow type from its
+    first batch, so a later row of another storage class (SQLite allows one in any column)
+    would end a fast stream part-way, after frames were handed out, where the standard path
+    streams it whole.
     """
-    from toucan_connectors.errors import ProviderError
     from toucan_connectors.sqlite.types import column_type
 
     prepared = _prepare(connector, query)
     if prepared is None:
         return None
-    reader, described, sql, values = prepared
+    described = prepared[1]
+    if described.rows is None:
+        logger.debug("A result of more than %d rows streams on the standard path", _SMALL_RESULT)
+        return None
     # The standard path streams with the declared kinds: a column of unknown type is object.
     columns = [
         column_type(name, db_type, [])
         for name, db_type in zip(described.names, described.declared, strict=True)
     ]
-    kinds = [column.kind for column in columns]
-    if described.rows is not None:  # a small result, in the standard path's partitions
-        try:
-            small = list(_small_frames(described.rows, columns, batch_size))
-        except Exception as exc:  # noqa: BLE001  (the standard path runs it next, to word it)
-            _give_up(exc)
-            return None
-        return iter(small)
-    stream = _rechunk(reader.stream(sql, values), batch_size)
-    refused: tuple[type[Exception], ...] = (FastPathUnsupportedError, *_driver_errors())
     try:
-        first = next(stream, None)
-        first_frame = _stream_frame(first, described, kinds)
-    except refused as exc:
-        stream.close()
+        small = list(_small_frames(described.rows, columns, batch_size))
+    except Exception as exc:  # noqa: BLE001  (the standard path runs it next, to word it)
         _give_up(exc)
         return None
-
-    def _frames() -> Iterator[tuple[pd.DataFrame, list[ColumnType]]]:
-        rows = 0 if first is None else first.num_rows
-        try:
-            yield first_frame, columns
-            for batch in stream:
-                frame = _stream_frame(batch, described, kinds)
-                rows += batch.num_rows
-                yield frame, columns
-        except FastPathUnsupportedError as exc:
-            raise ProviderError(
-                f'The "{connector.name}" connector could not convert a value after the first '
-                f"{rows} rows of a stream on the fast path ({exc}): set `fast_path` to false on "
-                "the connector to stream this query on the standard path."
-            ) from exc
-        except _driver_errors() as exc:
-            raise ProviderError(
-                f'The "{connector.name}" connector could not read the stream on the fast path '
-                f"after its first {rows} rows ({_first_line(exc)}): set `fast_path` to false on "
-                "the connector to stream this query on the standard path."
-            ) from exc
-        finally:
-            stream.close()
-
-    return _frames()
+    return iter(small)
 
 
 def _small_frames(
@@ -531,102 +499,6 @@ def _pure(position: int, described: _Described, column: _Stats, storage: str) ->
 
 
 # Streams ----------------------------------------------------------------------------------------
-
-
-def _rechunk(
-    batches: Generator[pa.RecordBatch, None, None], size: int
-) -> Generator[pa.RecordBatch, None, None]:
-    """Yield the stream's rows in batches of exactly `size` rows (the last one fewer)."""
-    import pyarrow as pa
-
-    pending: list[pa.RecordBatch] = []
-    pending_rows = 0
-    try:
-        for batch in batches:
-            pending.append(batch)
-            pending_rows += batch.num_rows
-            while pending_rows >= size:
-                merged = pa.Table.from_batches(pending).combine_chunks()
-                yield from merged.slice(0, size).to_batches()
-                rest = merged.slice(size)
-                pending, pending_rows = rest.to_batches(), rest.num_rows
-        if pending_rows:
-            yield from pa.Table.from_batches(pending).combine_chunks().to_batches()
-    finally:
-        batches.close()
-
-
-def _stream_frame(
-    batch: pa.RecordBatch | None, described: _Described, kinds: Sequence[ColumnKind]
-) -> pd.DataFrame:
-    """One frame of a stream, converted with the declared kinds as the standard path does.
-
-    Raises:
-        FastPathUnsupportedError: a value would not be converted as on the standard path.
-    """
-    import pyarrow as pa
-
-    width = len(described.names)
-    target = _target_schema(described.names, kinds)
-    if batch is None:  # an empty result: one empty frame with the columns and dtypes
-        return batches_to_frame([], target, kinds)
-
-    stats = [_Stats() for _ in range(width)]
-    _gather(batch, described, stats)
-    arrays: list[pa.Array] = []
-    objects: dict[int, Any] = {}
-    for position, kind in enumerate(kinds):
-        array = batch.column(position)
-        converter = _stream_converter(position, described, stats[position], array, kind)
-        if kind == "object" and converter is None:
-            objects[position] = _object_values(array)
-            array = pa.nulls(len(array), pa.binary())
-        elif converter is not None:
-            array = converter(array)
-        arrays.append(array)
-    frame = batches_to_frame([pa.RecordBatch.from_arrays(arrays, schema=target)], target, kinds)
-    for position, values in objects.items():
-        frame.isetitem(position, values)
-    return frame
-
-
-def _stream_converter(
-    position: int, described: _Described, column: _Stats, array: pa.Array, kind: ColumnKind
-) -> Callable[[pa.Array], pa.Array] | None:
-    """How to convert a stream's array of `kind`; None for an object column kept as values."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    name = described.names[position]
-    arrow_type = array.type
-    if not column.present:
-        return None if kind == "object" else _nulls(kind)
-    if kind == "integer" and pa.types.is_int64(arrow_type):
-        return _same
-    if kind == "float" and (pa.types.is_int64(arrow_type) or pa.types.is_float64(arrow_type)):
-        return _to_float64
-    if kind == "boolean" and pa.types.is_int64(arrow_type):
-        return _to_bool
-    text = pa.types.is_string(arrow_type) and _pure(position, described, column, "text")
-    if kind == "text" and text:
-        return _checked_text
-    if kind == "datetime" and text:
-        return _date_parser(pc.unique(array))
-    if kind == "object" and (
-        pa.types.is_int64(arrow_type)
-        or text
-        or (pa.types.is_binary(arrow_type) and _pure(position, described, column, "blob"))
-    ):
-        return None
-    raise FastPathUnsupportedError(f"column {name!r} of kind {kind} is read as {arrow_type}")
-
-
-def _object_values(array: pa.Array) -> Any:
-    """The array's values as Python objects, as sqlite3 gives them."""
-    values = array.to_pylist()
-    objects = np.empty(len(values), dtype=object)
-    objects[:] = values
-    return objects
 
 
 # Conversions ------------------------------------------------------------------------------------
