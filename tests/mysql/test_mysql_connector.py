@@ -893,3 +893,24 @@ def test_a_refused_query_names_the_server_text_without_its_error_code(
         'The "MySQLConnector" connector could not run data source "bad": '
         "Unknown column 'no_such_column' in 'SELECT'. "
     )
+
+
+def test_a_stream_failing_part_way_leaves_the_connector_usable(
+    create_table: CreateTable, recwarn: pytest.WarningsRecorder
+) -> None:
+    # BIT(64) with its top bit set overflows the Int64 column in the second batch, with
+    # thousands of rows still unread behind it.
+    rows = [(n, 2**64 - 1 if n == 150 else n) for n in range(1, 5001)]
+    table = create_table("bits", "k int, b bit(64)", rows)
+    standard = MySQLConnector(
+        name="m", host=MYSQL_HOST, port=MYSQL_PORT, user="root", fast_path=False
+    )
+    stream = standard.iter_batches(source(f"SELECT k, b FROM {table} ORDER BY k"), batch_size=100)
+
+    with pytest.raises(InvalidDataSourceError, match="or cast the column in the query"):
+        list(stream)
+
+    df = standard.get_df(source(f"SELECT count(*) AS n FROM {table}"))
+    assert_frame_equal(df, pd.DataFrame({"n": pd.array([5000], dtype="Int64")}))
+    assert [str(w.message) for w in recwarn if "unbuffered" in str(w.message)] == []
+    standard.close()

@@ -585,9 +585,9 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
                     if permissions and built is None:
                         df = apply_permissions(df, permissions, data_source.parameters)
                     yield df, columns
-            except GeneratorExit:
-                # Stopped early: closing an unbuffered cursor would read the rest of the result
-                # (PyMySQL drains it); dropping the connection ends the query instead.
+            except BaseException:
+                # Stopped early or failed part-way: closing an unbuffered cursor would read the
+                # rest of the result (PyMySQL drains it); dropping the connection ends it instead.
                 unread = getattr(result.cursor, "_result", None)
                 if getattr(unread, "unbuffered_active", False):
                     unread.unbuffered_active = False  # type: ignore[union-attr]
@@ -658,10 +658,11 @@ class SQLConnector(ToucanConnector, DiscoverableConnector, data_source_model=SQL
         except ToucanConnectorError:
             raise
         except OverflowError as exc:
-            # The driver could not bind a value (an integer beyond 64 bits, say).
+            # The driver could not bind a parameter, or read a value, of more than 64 bits.
             raise InvalidDataSourceError(
-                f'A parameter of data source "{data_source}" cannot be sent to the database '
-                f"({exc}): use a smaller value."
+                f'A value of data source "{data_source}" is too large for the driver to send to '
+                f"the database or read back ({exc}): use a smaller parameter, or cast the column "
+                "in the query (to text, or to a DECIMAL)."
             ) from exc
         except DBAPIError as exc:
             message = self._driver_message(exc)
