@@ -21,8 +21,6 @@ EXTRAS: dict[str, list[str]] = {
         "connectorx>=0.4.6",
         "adbc-driver-sqlite>=1.0",
     ],
-    # The peers `benchmarks/bench_sql.py` compares against; the library does not import them.
-    "bench": ["pyarrow>=15", "connectorx>=0.4"],
     "polars": ["polars>=1.0"],
 }
 EXTRAS["all"] = sorted({requirement for group in EXTRAS.values() for requirement in group})
